@@ -1,0 +1,274 @@
+"""The paper's four asynchronous methods, each in a screenful.
+
+Every method is a small class with the same two jobs, which the worker loop
+(:mod:`a3c_course.worker`) calls:
+
+- ``act(model, obs, state)``: choose the action in one state, without gradients;
+- ``loss(model, target_model, rollout)``: the loss of one rollout, computed in one
+  batched forward pass; its gradient is what the worker applies to the shared
+  parameters.
+
+A :class:`Rollout` holds up to ``t_max`` (n-step methods) or ``async_update``
+(one-step methods) consecutive steps of one worker; it ends early when the episode
+ends, exactly as the paper's pseudo-code updates "every t_max actions or when a
+terminal state is reached".
+
+The exercise functions (``n_step_returns``, ``one_step_q_target``, ...) are attributes
+of each instance, so a student's version, passed to ``train()``, is the one used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import targets
+from .config import Hyperparameters
+
+
+@dataclass
+class Rollout:
+    """Consecutive steps of one worker, and how they ended.
+
+    ``observations[i]`` is :math:`s_{t+i}`, ``actions[i]`` the action taken in it and
+    ``rewards[i]`` the reward that followed. ``bootstrap_observation`` is the state
+    after the last step, :math:`s_{t+T}`: the one the n-step returns bootstrap from,
+    unless ``terminated``.
+    """
+
+    observations: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    rewards: list = field(default_factory=list)
+    bootstrap_observation: np.ndarray | None = None
+    terminated: bool = False
+    next_action: object = None
+    """Sarsa only: the action a' already chosen in ``bootstrap_observation``."""
+    initial_state: object = None
+    """Recurrent models: the LSTM state before ``observations[0]`` (detached)."""
+
+    def __len__(self):
+        return len(self.rewards)
+
+    def observation_batch(self) -> torch.Tensor:
+        """``[T + 1, *obs_shape]``: every state of the rollout, then the bootstrap state."""
+        return torch.from_numpy(np.stack(self.observations + [self.bootstrap_observation]))
+
+    def reward_tensor(self) -> torch.Tensor:
+        return torch.tensor(self.rewards, dtype=torch.float32)
+
+    def action_tensor(self) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(self.actions))
+
+
+def _exercise_functions(overrides):
+    functions = dict(targets.EXERCISE_FUNCTIONS)
+    functions.update(overrides or {})
+    return functions
+
+
+class ValueMethod:
+    """What the three value-based methods share: a Q-network, a target network,
+    and epsilon-greedy exploration with a final epsilon drawn per worker."""
+
+    head = "q_network"
+    uses_target_network = True
+    needs_next_action = False
+
+    def __init__(self, hp: Hyperparameters, functions=None, rng=None, final_epsilon=0.1):
+        self.hp = hp
+        self.fn = _exercise_functions(functions)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.final_epsilon = final_epsilon
+        self.epsilon = 1.0
+
+    def set_global_step(self, global_step: int) -> None:
+        """Anneal epsilon linearly from 1 to this worker's final value."""
+        self.epsilon = annealed_epsilon(
+            global_step, self.final_epsilon, self.hp.epsilon_anneal_steps
+        )
+
+    def act(self, model, obs, state):
+        with torch.no_grad():
+            q_values, _, state = model(obs.unsqueeze(0), state)
+        return self.fn["epsilon_greedy"](q_values[0], self.epsilon, self.rng), state
+
+    @staticmethod
+    def taken_q_values(model, observations, actions):
+        """:math:`Q(s_i, a_i; \\theta)` for every step, with gradient."""
+        q_values, _, _ = model(observations)
+        return q_values.gather(1, actions.long().unsqueeze(1)).squeeze(1)
+
+
+def annealed_epsilon(global_step: int, final_epsilon: float, anneal_steps: int) -> float:
+    """Epsilon after ``global_step`` steps: linear from 1.0 to ``final_epsilon``, then flat."""
+    if anneal_steps <= 0:
+        return final_epsilon
+    fraction = min(global_step / anneal_steps, 1.0)
+    return 1.0 + fraction * (final_epsilon - 1.0)
+
+
+class OneStepQ(ValueMethod):
+    r"""Asynchronous one-step Q-learning (the paper's Algorithm 1).
+
+    Loss of each step: :math:`(r + \gamma \max_{a'} Q(s', a'; \theta^-) - Q(s, a; \theta))^2`,
+    summed over the ``async_update`` steps of the rollout (the paper accumulates their
+    gradients and applies them together).
+    """
+
+    name = "q"
+
+    def rollout_length(self):
+        return self.hp.async_update
+
+    def loss(self, model, target_model, rollout: Rollout):
+        observations = rollout.observation_batch()
+        q_taken = self.taken_q_values(model, observations[:-1], rollout.action_tensor())
+        with torch.no_grad():
+            next_q_values, _, _ = target_model(observations[1:])
+        terminated = torch.zeros(len(rollout), dtype=torch.bool)
+        terminated[-1] = rollout.terminated
+        y = self.fn["one_step_q_target"](
+            rollout.reward_tensor(), next_q_values, terminated, self.hp.gamma
+        )
+        return (y - q_taken).pow(2).sum()
+
+
+class OneStepSarsa(ValueMethod):
+    r"""Asynchronous one-step Sarsa: as one-step Q, with the target
+    :math:`r + \gamma Q(s', a'; \theta^-)` where :math:`a'` is the action taken next."""
+
+    name = "sarsa"
+    needs_next_action = True
+
+    def rollout_length(self):
+        return self.hp.async_update
+
+    def loss(self, model, target_model, rollout: Rollout):
+        observations = rollout.observation_batch()
+        actions = rollout.action_tensor()
+        q_taken = self.taken_q_values(model, observations[:-1], actions)
+        # a' of step i is the action of step i + 1; the last one was chosen already.
+        last = rollout.next_action if rollout.next_action is not None else 0
+        next_actions = torch.cat([actions[1:], torch.tensor([last], dtype=actions.dtype)])
+        with torch.no_grad():
+            next_q_values, _, _ = target_model(observations[1:])
+            next_q_taken = next_q_values.gather(1, next_actions.long().unsqueeze(1)).squeeze(1)
+        terminated = torch.zeros(len(rollout), dtype=torch.bool)
+        terminated[-1] = rollout.terminated
+        y = self.fn["sarsa_target"](rollout.reward_tensor(), next_q_taken, terminated, self.hp.gamma)
+        return (y - q_taken).pow(2).sum()
+
+
+class NStepQ(ValueMethod):
+    r"""Asynchronous n-step Q-learning (the paper's Algorithm S2).
+
+    Each state of a rollout of up to ``t_max`` steps gets its own n-step return,
+    bootstrapped from :math:`\max_a Q(s_{t+T}, a; \theta^-)`;
+    loss :math:`\sum_i (R_i - Q(s_i, a_i; \theta))^2`.
+    """
+
+    name = "nstep-q"
+
+    def rollout_length(self):
+        return self.hp.t_max
+
+    def loss(self, model, target_model, rollout: Rollout):
+        observations = rollout.observation_batch()
+        q_taken = self.taken_q_values(model, observations[:-1], rollout.action_tensor())
+        with torch.no_grad():
+            bootstrap_q, _, _ = target_model(observations[-1:])
+        returns = self.fn["n_step_returns"](
+            rollout.reward_tensor(), bootstrap_q.max(), rollout.terminated, self.hp.gamma
+        )
+        return (returns - q_taken).pow(2).sum()
+
+
+class A3C:
+    r"""Asynchronous advantage actor-critic (the paper's Algorithm S3).
+
+    For a rollout of up to ``t_max`` steps: n-step returns :math:`R_i` bootstrapped
+    from :math:`V(s_{t+T})`, advantages :math:`R_i - V(s_i)`, and the loss
+    :math:`L_\pi + c_V L_V - \beta H` (see :func:`~a3c_course.targets.actor_critic_loss`).
+    """
+
+    name = "a3c"
+    head = "actor_critic"
+    uses_target_network = False
+    needs_next_action = False
+
+    def __init__(self, hp: Hyperparameters, functions=None, rng=None, final_epsilon=None):
+        self.hp = hp
+        self.fn = _exercise_functions(functions)
+
+    def rollout_length(self):
+        return self.hp.t_max
+
+    def set_global_step(self, global_step: int) -> None:
+        pass
+
+    def act(self, model, obs, state):
+        with torch.no_grad():
+            logits, _, state = model(obs.unsqueeze(0), state)
+            action = torch.multinomial(F.softmax(logits[0], dim=-1), 1)
+        return int(action), state
+
+    def loss(self, model, target_model, rollout: Rollout):
+        # One forward pass over the rollout's states and the bootstrap state.
+        logits, values, _ = model(rollout.observation_batch(), rollout.initial_state)
+        returns = self.fn["n_step_returns"](
+            rollout.reward_tensor(), values[-1].detach(), rollout.terminated, self.hp.gamma
+        )
+        # The entropy bonus is added here, with the ``entropy`` function, so that a
+        # student's ``actor_critic_loss`` and ``entropy`` can each be swapped in alone.
+        total, _, _, _ = self.fn["actor_critic_loss"](
+            logits[:-1], values[:-1], rollout.action_tensor(), returns, 0.0, self.hp.value_coef
+        )
+        return total - self.hp.entropy_beta * self.fn["entropy"](logits[:-1]).sum()
+
+
+class GaussianA3C(A3C):
+    r"""A3C for continuous actions: a Gaussian policy :math:`\mathcal N(\mu(s), \sigma^2(s))`.
+
+    Actions are sampled unclipped, and learned from as sampled; the worker clips
+    them to the action bounds only when it sends them to the environment.
+    The entropy bonus is the Gaussian's differential entropy.
+    """
+
+    head = "gaussian"
+
+    def act(self, model, obs, state):
+        with torch.no_grad():
+            (mean, std), _, state = model(obs.unsqueeze(0), state)
+            action = mean[0] + std[0] * torch.randn_like(mean[0])
+        return action.numpy(), state
+
+    def loss(self, model, target_model, rollout: Rollout):
+        (mean, std), values, _ = model(rollout.observation_batch(), rollout.initial_state)
+        returns = self.fn["n_step_returns"](
+            rollout.reward_tensor(), values[-1].detach(), rollout.terminated, self.hp.gamma
+        )
+        actions = torch.from_numpy(np.stack(rollout.actions)).float()
+        log_probs = targets.gaussian_log_prob(mean[:-1], std[:-1], actions)
+        td_errors = returns - values[:-1]
+        policy_loss = -(log_probs * td_errors.detach()).sum()
+        value_loss = td_errors.pow(2).sum()
+        policy_entropy = targets.gaussian_entropy(std[:-1]).sum()
+        return policy_loss + self.hp.value_coef * value_loss - self.hp.entropy_beta * policy_entropy
+
+
+ALGORITHMS = {
+    "a3c": A3C,
+    "q": OneStepQ,
+    "sarsa": OneStepSarsa,
+    "nstep-q": NStepQ,
+}
+
+
+def algorithm_class(name: str, discrete_actions: bool):
+    """The class that runs method ``name`` on a discrete or continuous action space."""
+    if name == "a3c" and not discrete_actions:
+        return GaussianA3C
+    return ALGORITHMS[name]

@@ -1,0 +1,116 @@
+"""The ``a3c-course`` command (also ``python -m a3c_course``).
+
+::
+
+    a3c-course train --algo a3c --env CartPole-v1 --workers 2 --seed 0 \\
+        --max-steps 500000 --stop-at-return 475 --out runs/cartpole
+
+writes the run folder ``runs/cartpole`` (episodes.csv, summary.json, checkpoint.pt),
+also when the run is interrupted (Ctrl-C, or a SIGTERM from a job scheduler) or a
+worker fails, so that nothing trained is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import signal
+import sys
+
+from .algorithms import ALGORITHMS
+from .errors import A3CCourseError, TrainingError
+
+
+def _parse_setting(text: str):
+    """``name=value`` with a Python literal value (``lr=1e-3``, ``hidden_sizes=(128,)``)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"--set expects name=value, not {text!r}")
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = value  # a bare word, e.g. optimizer=shared_adam
+    return name.strip(), parsed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="a3c-course",
+        description="Train and inspect agents from the A3C course (Mnih et al., 2016).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train an agent and write its run folder")
+    train.add_argument("--algo", choices=list(ALGORITHMS), default="a3c",
+                       help="a3c, q (one-step Q), sarsa (one-step Sarsa), nstep-q")
+    train.add_argument("--env", required=True, metavar="ENV_ID",
+                       help="Gymnasium id, e.g. CartPole-v1 or ALE/Pong-v5")
+    train.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes")
+    train.add_argument("--seed", type=int, default=0, metavar="S")
+    train.add_argument("--max-steps", type=int, required=True, metavar="M",
+                       help="budget of global steps (summed over workers)")
+    train.add_argument("--stop-at-return", type=float, metavar="R",
+                       help="stop when the mean return of the last 20 episodes reaches R")
+    train.add_argument("--time-limit", type=float, metavar="SECONDS")
+    train.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    train.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
+                       help="save the run folder every MINUTES while training (default 10)")
+    train.add_argument("--recurrent", action="store_true", help="an LSTM after the trunk (A3C)")
+    train.add_argument("--start-method", choices=["fork", "spawn", "forkserver"])
+    train.add_argument("--set", dest="settings", action="append", default=[], type=_parse_setting,
+                       metavar="NAME=VALUE", help="a hyperparameter, e.g. --set lr=1e-3 (repeatable)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_train)
+    return parser
+
+
+def _train(args) -> int:
+    from .trainer import train
+
+    settings = dict(args.settings)
+    if args.recurrent:
+        settings["recurrent"] = True
+    try:
+        result = train(
+            algo=args.algo, env_id=args.env, n_workers=args.workers, seed=args.seed,
+            max_steps=args.max_steps, stop_at_return=args.stop_at_return,
+            time_limit=args.time_limit, start_method=args.start_method,
+            live="none" if args.quiet else "text", resume=args.resume, save_to=args.out,
+            checkpoint_every=args.checkpoint_every * 60, **settings,
+        )
+    except TrainingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        if err.result is not None:
+            print(f"what was learned until then is in {args.out}", file=sys.stderr)
+        return 1
+    summary = result.summary()
+    keys = ("solved", "solved_at_seconds", "solved_at_step", "total_steps", "wall_seconds",
+            "steps_per_second", "final_mean_return", "stop_reason")
+    print(json.dumps({k: summary[k] for k in keys}, indent=2))
+    print(f"run folder: {args.out}")
+    return 130 if result.interrupted else 0
+
+
+def _terminate_as_interrupt(signum, frame):
+    # A scheduler's SIGTERM stops training like Ctrl-C: the run folder is still written.
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return args.handler(args)
+    except A3CCourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Every setting of a training run: the hyperparameters in one dataclass, and their checks.
+
+Names follow the paper where it names things: ``t_max`` (steps per n-step rollout),
+``async_update`` (I_AsyncUpdate, steps between updates of the one-step methods),
+``target_update_interval`` (I_target), ``entropy_beta`` (beta).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import numbers
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+from .optim import OPTIMIZERS
+
+#: The paper's distribution of each worker's final epsilon (value-based methods).
+PAPER_FINAL_EPSILONS = (0.1, 0.01, 0.5)
+PAPER_FINAL_EPSILON_PROBS = (0.4, 0.3, 0.3)
+
+
+@dataclass
+class Hyperparameters:
+    """Hyperparameters of the four methods; each algorithm reads the ones it uses.
+
+    Defaults suit CartPole; :func:`default_hyperparameters` adjusts them for other
+    environment families (Atari, continuous control, MiniGrid).
+    """
+
+    gamma: float = 0.99
+    """Discount factor, in (0, 1]."""
+    lr: float = 7e-4
+    """Initial learning rate; annealed linearly to 0 over ``max_steps`` when ``lr_anneal``."""
+    lr_anneal: bool = True
+    t_max: int = 5
+    """n-step methods (A3C, n-step Q): steps per rollout, the largest n of the n-step returns."""
+    async_update: int = 5
+    """One-step methods: steps whose gradients are accumulated before one update (I_AsyncUpdate)."""
+    entropy_beta: float = 0.01
+    """Weight beta of the entropy bonus (A3C)."""
+    value_coef: float = 0.5
+    """Weight of the value loss (A3C)."""
+    max_grad_norm: float = 40.0
+    """Gradients are rescaled so that their global norm is at most this."""
+    optimizer: str = "shared_rmsprop"
+    """One of :data:`a3c_course.optim.OPTIMIZERS`."""
+    rmsprop_alpha: float = 0.99
+    """RMSProp decay of the average of squared gradients."""
+    rmsprop_eps: float = 1e-5
+    """RMSProp epsilon, added to the root of the average."""
+    hidden_sizes: tuple = (64, 64)
+    """Widths of the MLP trunk's layers (vector observations)."""
+    recurrent: bool = False
+    """Put an LSTM of 256 cells between trunk and heads."""
+    target_update_interval: int = 2_000
+    """Value methods: global steps between copies of the online network into the target (I_target)."""
+    epsilon_anneal_steps: int = 40_000
+    """Value methods: global steps over which epsilon falls from 1 to each worker's final value."""
+    final_epsilons: tuple = PAPER_FINAL_EPSILONS
+    final_epsilon_probs: tuple = PAPER_FINAL_EPSILON_PROBS
+    reward_clip: float | None = None
+    """Clip each reward to [-reward_clip, reward_clip] for learning (Atari: 1); the log keeps the real score."""
+    life_loss_terminal: bool = False
+    """Atari: treat the loss of a life as terminal for learning (the game goes on)."""
+
+    def to_dict(self) -> dict:
+        """Plain data (lists for tuples), for summary.json and checkpoints."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Hyperparameters":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
+
+
+HYPERPARAMETER_NAMES = tuple(f.name for f in dataclasses.fields(Hyperparameters))
+
+#: Environment families whose defaults differ from CartPole's.
+FAMILY_DEFAULTS: dict[str, dict] = {
+    "atari": dict(reward_clip=1.0, rmsprop_eps=0.1, target_update_interval=40_000,
+                  epsilon_anneal_steps=1_000_000),
+    "continuous": dict(entropy_beta=1e-4, hidden_sizes=(64, 64)),
+    "minigrid": dict(),
+}
+
+
+def default_hyperparameters(family: str | None = None, **overrides) -> Hyperparameters:
+    """The defaults for an environment family, with ``overrides`` applied and checked."""
+    values = dict(FAMILY_DEFAULTS.get(family, {}))
+    values.update(overrides)
+    unknown = sorted(set(values) - set(HYPERPARAMETER_NAMES))
+    if unknown:
+        raise ConfigError(_unknown_names_message(unknown, HYPERPARAMETER_NAMES))
+    hp = Hyperparameters(**values)
+    validate_hyperparameters(hp)
+    return hp
+
+
+#: Names other libraries use for the same settings, to point users to ours.
+ALIASES = {
+    "learning_rate": "lr",
+    "discount": "gamma",
+    "beta": "entropy_beta",
+    "ent_coef": "entropy_beta",
+    "entropy_coef": "entropy_beta",
+    "vf_coef": "value_coef",
+    "value_loss_coef": "value_coef",
+    "n_steps": "t_max",
+    "num_steps": "t_max",
+    "max_grad": "max_grad_norm",
+    "target_update": "target_update_interval",
+    "i_target": "target_update_interval",
+    "i_async_update": "async_update",
+}
+
+
+def _unknown_names_message(unknown, known) -> str:
+    parts = []
+    for name in unknown:
+        close = [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, known, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown setting {', '.join(parts)}; the settings are: {', '.join(known)}"
+
+
+def _number(name, value, *, integer=False) -> float:
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{name} must be {'an integer' if integer else 'a number'}, not {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, not {value!r}")
+    return value
+
+
+def check_range(name, value, low=None, high=None, *, low_open=False, high_open=False, integer=False):
+    """Raise :class:`ConfigError` unless ``value`` is a finite number in the interval."""
+    _number(name, value, integer=integer)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ConfigError(f"{name} must be in {interval}, not {value!r}")
+
+
+def validate_hyperparameters(hp: Hyperparameters) -> None:
+    """Check every hyperparameter; raise :class:`ConfigError` naming the first bad one."""
+    check_range("gamma", hp.gamma, 0, 1, low_open=True)
+    check_range("lr", hp.lr, 0, None, low_open=True)
+    check_range("t_max", hp.t_max, 1, integer=True)
+    check_range("async_update", hp.async_update, 1, integer=True)
+    check_range("entropy_beta", hp.entropy_beta, 0)
+    check_range("value_coef", hp.value_coef, 0)
+    check_range("max_grad_norm", hp.max_grad_norm, 0, low_open=True)
+    check_range("rmsprop_alpha", hp.rmsprop_alpha, 0, 1, high_open=True)
+    check_range("rmsprop_eps", hp.rmsprop_eps, 0, low_open=True)
+    check_range("target_update_interval", hp.target_update_interval, 1, integer=True)
+    check_range("epsilon_anneal_steps", hp.epsilon_anneal_steps, 0, integer=True)
+    if hp.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {hp.optimizer!r}")
+    for name in ("lr_anneal", "recurrent", "life_loss_terminal"):
+        if not isinstance(getattr(hp, name), bool):
+            raise ConfigError(f"{name} must be True or False, not {getattr(hp, name)!r}")
+    sizes = hp.hidden_sizes
+    if not isinstance(sizes, (tuple, list)) or not sizes:
+        raise ConfigError(f"hidden_sizes must be a non-empty tuple of layer widths, not {sizes!r}")
+    for size in sizes:
+        check_range("each of hidden_sizes", size, 1, integer=True)
+    if hp.reward_clip is not None:
+        check_range("reward_clip", hp.reward_clip, 0, low_open=True)
+    if len(hp.final_epsilons) != len(hp.final_epsilon_probs) or not hp.final_epsilons:
+        raise ConfigError("final_epsilons and final_epsilon_probs must be non-empty and of equal length")
+    for value in hp.final_epsilons:
+        check_range("each of final_epsilons", value, 0, 1)
+    for value in hp.final_epsilon_probs:
+        check_range("each of final_epsilon_probs", value, 0, 1)
+    if abs(sum(hp.final_epsilon_probs) - 1) > 1e-6:
+        raise ConfigError(f"final_epsilon_probs must sum to 1, not {sum(hp.final_epsilon_probs)}")
+
+
+@dataclass
+class RunConfig:
+    """Everything a worker needs to know about the run, as plain picklable data."""
+
+    algo: str
+    env_id: str
+    n_workers: int
+    seed: int
+    max_steps: int
+    hyperparameters: Hyperparameters
+    model_spec: dict
+    env_kwargs: dict = field(default_factory=dict)
+    frames_per_step: int = 1

@@ -1,0 +1,45 @@
+"""Training budgets, in one table: the class profile and the CI test profile.
+
+The notebooks ask for a budget by name (``budget("a3c_cartpole")``) and never
+hard-code a number of steps. ``A3C_COURSE_PROFILE=test`` (set by the test suite)
+shrinks every budget so that a notebook runs in seconds; the default ``class``
+profile is sized to show learning within a few minutes on a 2-core laptop.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import ConfigError
+
+PROFILE_VARIABLE = "A3C_COURSE_PROFILE"
+PROFILES = ("class", "test")
+
+#: name -> {profile -> keyword arguments for train()}.
+BUDGETS: dict[str, dict[str, dict]] = {
+    "a3c_cartpole": {
+        "class": dict(max_steps=300_000, stop_at_return=475, time_limit=180),
+        "test": dict(max_steps=6_000, time_limit=30),
+    },
+}
+
+
+def current_profile() -> str:
+    """The active profile: the value of ``A3C_COURSE_PROFILE``, ``class`` when unset."""
+    profile = os.environ.get(PROFILE_VARIABLE, "class").strip().lower() or "class"
+    if profile not in PROFILES:
+        raise ConfigError(
+            f"{PROFILE_VARIABLE}={profile!r} is not a profile; use one of {', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def budget(name: str, profile: str | None = None) -> dict:
+    """The training budget called ``name`` for the active (or given) profile.
+
+    Returns a fresh dict of keyword arguments for :func:`a3c_course.train`, e.g.
+    ``train(algo="a3c", env_id="CartPole-v1", **budget("a3c_cartpole"))``.
+    """
+    if name not in BUDGETS:
+        raise ConfigError(f"no budget called {name!r}; known budgets: {', '.join(sorted(BUDGETS))}")
+    return dict(BUDGETS[name][profile or current_profile()])

@@ -1,0 +1,120 @@
+"""How a run shows its progress: nothing, a text progress bar, or a notebook dashboard.
+
+The trainer talks to a *monitor* through four members, from the parent process only:
+
+- ``start()`` once, before the workers start;
+- ``update(global_step, episodes, elapsed_seconds)`` a few times a second
+  (``episodes`` is the run's whole episode list so far, in order);
+- ``close(result)`` once, at the end, even after an interrupt;
+- ``stop_requested``: read by the trainer; a monitor with a Stop button sets it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .errors import ConfigError
+from .profiles import current_profile
+
+LIVE_CHOICES = ("auto", "widget", "text", "static", "none")
+
+
+class Monitor:
+    """Shows nothing; the base class of every monitor."""
+
+    stop_requested = False
+
+    def start(self):
+        pass
+
+    def update(self, global_step, episodes, elapsed_seconds):
+        pass
+
+    def close(self, result):
+        pass
+
+
+def recent_mean(episodes, last=20):
+    tail = episodes[-last:]
+    return sum(e.episode_return for e in tail) / len(tail) if tail else float("nan")
+
+
+class TextMonitor(Monitor):
+    """A tqdm progress bar of global steps, with the recent mean return and steps/s."""
+
+    def __init__(self, max_steps, start_step=0, title="training", stream=None):
+        self.max_steps = max_steps
+        self.start_step = start_step
+        self.title = title
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar = None
+
+    def start(self):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.max_steps, initial=self.start_step, desc=self.title,
+                        unit="step", unit_scale=True, file=self.stream, dynamic_ncols=True)
+
+    def update(self, global_step, episodes, elapsed_seconds):
+        if self.bar is None:
+            return
+        self.bar.update(max(0, min(global_step, self.max_steps) - self.bar.n))
+        self.bar.set_postfix(episodes=len(episodes), mean_return=f"{recent_mean(episodes):.1f}",
+                             refresh=False)
+
+    def close(self, result):
+        if self.bar is not None:
+            self.update(result.total_steps, result.episodes, result.wall_seconds)
+            self.bar.close()
+            self.bar = None
+
+
+class StaticMonitor(Monitor):
+    """For notebooks where widgets do not render (or under test): one summary at the end."""
+
+    def __init__(self, title="training"):
+        self.title = title
+
+    def close(self, result):
+        print(f"{self.title}: {result.total_steps:,} steps in {result.wall_seconds:.1f} s "
+              f"({result.steps_per_second:,.0f} steps/s), {len(result.episodes)} episodes, "
+              f"mean return of the last 20: {result.mean_return():.1f} [{result.stop_reason}]")
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where widgets can render), False in a terminal."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="training"):
+    """The monitor that ``train(live=...)`` asks for.
+
+    ``"auto"`` picks the dashboard in a notebook (the static summary under the test
+    profile, where nobody watches), a progress bar in a terminal, nothing otherwise.
+    """
+    if isinstance(live, Monitor):
+        return live
+    if live not in LIVE_CHOICES:
+        raise ConfigError(f"live must be one of {', '.join(LIVE_CHOICES)} or a Monitor, not {live!r}")
+    if live == "auto":
+        if in_notebook():
+            live = "static" if current_profile() == "test" else "widget"
+        elif sys.stderr is not None and sys.stderr.isatty():
+            live = "text"
+        else:
+            live = "none"
+    if live == "widget":
+        from .widgets import Dashboard
+
+        return Dashboard(max_steps=max_steps, start_step=start_step,
+                         stop_at_return=stop_at_return, title=title)
+    if live == "text":
+        return TextMonitor(max_steps, start_step, title)
+    if live == "static":
+        return StaticMonitor(title)
+    return Monitor()

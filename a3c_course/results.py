@@ -1,0 +1,237 @@
+"""The result of a training run, and its folder on disk.
+
+A run folder holds:
+
+- ``episodes.csv``: one row per finished episode, in the order episodes finished:
+  ``wall_seconds,global_step,worker,episode_return,episode_length``;
+- ``summary.json``: what the run was and how it went (``solved``, ``steps_per_second``...);
+- ``checkpoint.pt``: the model, the optimizer's statistics and the global step, enough to
+  watch the agent or resume training.
+
+``result.save(path)`` writes it and :func:`load_run` reads it back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from .config import Hyperparameters
+from .models import build_model
+
+EPISODES_NAME = "episodes.csv"
+SUMMARY_NAME = "summary.json"
+EPISODE_COLUMNS = ("wall_seconds", "global_step", "worker", "episode_return", "episode_length")
+SOLVE_WINDOW = 20
+
+
+class Episode(NamedTuple):
+    """One finished episode, as a worker reported it."""
+
+    wall_seconds: float
+    global_step: int
+    worker: int
+    episode_return: float
+    episode_length: int
+
+
+def first_solved_index(returns, threshold, window=SOLVE_WINDOW):
+    """Index of the episode at which the mean of the last ``window`` returns first
+    reaches ``threshold`` (needs ``window`` episodes), or ``None``."""
+    returns = np.asarray(returns, dtype=float)
+    if threshold is None or len(returns) < window:
+        return None
+    means = np.convolve(returns, np.ones(window) / window, mode="valid")
+    hits = np.nonzero(means >= threshold)[0]
+    return int(hits[0]) + window - 1 if len(hits) else None
+
+
+@dataclass
+class RunResult:
+    """Everything a training run produced; see :func:`a3c_course.train`."""
+
+    algo: str
+    env_id: str
+    n_workers: int
+    seed: int
+    max_steps: int
+    hyperparameters: Hyperparameters
+    model: torch.nn.Module
+    episodes: list = field(default_factory=list)
+    total_steps: int = 0
+    """Global steps (agent steps, summed over workers) at the end, including a resumed run's."""
+    start_step: int = 0
+    """Global step at which this run started (0, or where a resumed run left off)."""
+    wall_seconds: float = 0.0
+    stop_at_return: float | None = None
+    stop_reason: str = ""
+    """``max_steps``, ``solved``, ``time_limit``, ``interrupted``, ``stopped`` or ``error``."""
+    frames_per_step: int = 1
+    workers: list = field(default_factory=list)
+    """Per worker: ``worker``, ``seed``, ``final_epsilon`` (value methods), ``pid``, ``steps``."""
+    optimizer_state: dict | None = None
+    target_model_state: dict | None = None
+    start_method: str = ""
+
+    # -- what happened -------------------------------------------------------------
+    @property
+    def interrupted(self) -> bool:
+        return self.stop_reason == "interrupted"
+
+    @property
+    def returns(self) -> np.ndarray:
+        return np.array([e.episode_return for e in self.episodes], dtype=float)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column of the episode log, e.g. ``result.column("global_step")``."""
+        index = EPISODE_COLUMNS.index(name)
+        return np.array([e[index] for e in self.episodes])
+
+    def mean_return(self, last: int = SOLVE_WINDOW) -> float:
+        """Mean return of the last ``last`` episodes (NaN before the first episode)."""
+        tail = self.returns[-last:]
+        return float(tail.mean()) if len(tail) else float("nan")
+
+    @property
+    def solved_index(self):
+        return first_solved_index(self.returns, self.stop_at_return)
+
+    @property
+    def solved(self) -> bool:
+        return self.solved_index is not None
+
+    @property
+    def steps_this_run(self) -> int:
+        return self.total_steps - self.start_step
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps_this_run / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def summary(self) -> dict:
+        """The contents of summary.json."""
+        index = self.solved_index
+        solved_episode = self.episodes[index] if index is not None else None
+        summary = {
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "workers": self.n_workers,
+            "seed": self.seed,
+            "solved": index is not None,
+            "solved_at_seconds": solved_episode.wall_seconds if solved_episode else None,
+            "solved_at_step": solved_episode.global_step if solved_episode else None,
+            "total_steps": self.total_steps,
+            "start_step": self.start_step,
+            "wall_seconds": self.wall_seconds,
+            "steps_per_second": self.steps_per_second,
+            "final_mean_return": _json_number(self.mean_return()),
+            "episodes": len(self.episodes),
+            "max_steps": self.max_steps,
+            "stop_at_return": self.stop_at_return,
+            "stop_reason": self.stop_reason,
+            "interrupted": self.interrupted,
+            "start_method": self.start_method,
+            "worker_info": self.workers,
+            "hyperparameters": self.hyperparameters.to_dict(),
+        }
+        if self.frames_per_step > 1:
+            summary["frames_per_step"] = self.frames_per_step
+            summary["frames_per_second"] = self.steps_per_second * self.frames_per_step
+        return summary
+
+    # -- on disk ---------------------------------------------------------------------
+    def checkpoint(self) -> dict:
+        """The checkpoint of this run: model, optimizer statistics, global step."""
+        return {
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "n_workers": self.n_workers,
+            "model_spec": self.model.spec,
+            "model_state": self.model.state_dict(),
+            "optimizer_state": self.optimizer_state,
+            "target_model_state": self.target_model_state,
+            "global_step": self.total_steps,
+            "hyperparameters": self.hyperparameters.to_dict(),
+        }
+
+    def save(self, path) -> Path:
+        """Write the run folder (each file atomically); returns its path."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(path / CHECKPOINT_NAME, self.checkpoint())
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(EPISODE_COLUMNS)
+        writer.writerows(self.episodes)
+        atomic_write(path / EPISODES_NAME, lambda f: f.write(text.getvalue().encode()))
+        summary = json.dumps(self.summary(), indent=2) + "\n"
+        atomic_write(path / SUMMARY_NAME, lambda f: f.write(summary.encode()))
+        return path
+
+    def plot(self, ax=None, **kwargs):
+        """The learning curve (see :func:`a3c_course.plotting.plot_learning_curve`)."""
+        from .plotting import plot_learning_curve
+
+        return plot_learning_curve(self, ax=ax, **kwargs)
+
+    def __repr__(self):
+        return (f"RunResult(algo={self.algo!r}, env_id={self.env_id!r}, workers={self.n_workers}, "
+                f"steps={self.total_steps}, episodes={len(self.episodes)}, "
+                f"mean_return={self.mean_return():.1f}, stop_reason={self.stop_reason!r})")
+
+
+def _json_number(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def read_episodes(path) -> list:
+    """The episodes of ``episodes.csv`` in a run folder."""
+    with open(Path(path) / EPISODES_NAME, newline="") as f:
+        rows = csv.DictReader(f)
+        return [
+            Episode(float(r["wall_seconds"]), int(r["global_step"]), int(r["worker"]),
+                    float(r["episode_return"]), int(r["episode_length"]))
+            for r in rows
+        ]
+
+
+def load_run(path) -> RunResult:
+    """Read a run folder written by :meth:`RunResult.save` (or by the CLI)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is not a run folder (expected {SUMMARY_NAME} and "
+                                f"{CHECKPOINT_NAME} inside a folder)")
+    summary = json.loads((path / SUMMARY_NAME).read_text())
+    checkpoint = load_checkpoint(path / CHECKPOINT_NAME)
+    model = build_model(checkpoint["model_spec"])
+    model.load_state_dict(checkpoint["model_state"])
+    return RunResult(
+        algo=summary["algo"],
+        env_id=summary["env_id"],
+        n_workers=summary["workers"],
+        seed=summary["seed"],
+        max_steps=summary["max_steps"],
+        hyperparameters=Hyperparameters.from_dict(summary["hyperparameters"]),
+        model=model,
+        episodes=read_episodes(path),
+        total_steps=summary["total_steps"],
+        start_step=summary.get("start_step", 0),
+        wall_seconds=summary["wall_seconds"],
+        stop_at_return=summary["stop_at_return"],
+        stop_reason=summary["stop_reason"],
+        frames_per_step=summary.get("frames_per_step", 1),
+        workers=summary.get("worker_info", []),
+        optimizer_state=checkpoint.get("optimizer_state"),
+        target_model_state=checkpoint.get("target_model_state"),
+        start_method=summary.get("start_method", ""),
+    )

@@ -1,0 +1,273 @@
+"""The loop that one worker process runs: act, learn, hand the gradients to the shared model.
+
+One iteration, as in the paper's pseudo-code::
+
+    copy the shared weights into the local model          (theta' = theta)
+    act for up to t_max steps, or until the episode ends  (no gradients)
+    loss of that rollout, in one batched forward pass
+    backward; clip the gradient norm
+    apply the gradients to the shared parameters          (Hogwild: no lock)
+    add the steps to the global step counter
+
+Everything the worker shares with the others arrives in a :class:`SharedState`.
+The global step counter is one slot per worker (plus one for the steps of a resumed
+run) that only that worker writes, so that counting needs no lock and loses nothing;
+the global step is their sum.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+
+import cloudpickle
+import gymnasium as gym
+import numpy as np
+import torch
+
+from .algorithms import Rollout, algorithm_class
+from .config import RunConfig
+from .envs import make_env, observation_to_array
+from .models import build_model
+
+# Messages a worker sends to the parent on the results queue.
+EPISODE = "episode"  # (EPISODE, worker, wall_seconds, global_step, episode_return, episode_length)
+ERROR = "error"  # (ERROR, worker, kind, message, traceback_text, global_step)
+DONE = "done"  # (DONE, worker, steps)
+
+PARENT_CHECK_SECONDS = 1.0
+
+
+@dataclass
+class SharedState:
+    """What the parent allocates in shared memory before the workers start."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    target_model: torch.nn.Module | None
+    step_counts: torch.Tensor
+    """int64 ``[n_workers + 1]``: slot ``i`` counts worker ``i``'s steps; the last, earlier runs'."""
+    target_syncs: torch.Tensor
+    """int64 ``[1]``: how many times the target network has been updated."""
+    stop: object
+    queue: object
+    start_time: float
+
+
+def global_step(step_counts: torch.Tensor) -> int:
+    return int(step_counts.sum())
+
+
+def annealed_lr(lr: float, step: int, max_steps: int, anneal: bool) -> float:
+    """The paper anneals the learning rate linearly to 0 over the whole run."""
+    if not anneal:
+        return lr
+    return lr * max(0.0, 1.0 - step / max_steps)
+
+
+def maybe_update_target(shared: SharedState, step: int, interval: int) -> bool:
+    """Copy the online weights into the target network once every ``interval`` global steps.
+
+    Any worker may notice that a new multiple of ``interval`` has been passed; it
+    records that in ``target_syncs`` and copies. Returns whether it copied.
+    """
+    due = step // interval
+    if due <= int(shared.target_syncs[0]):
+        return False
+    shared.target_syncs[0] = due
+    with torch.no_grad():
+        torch._foreach_copy_(
+            list(shared.target_model.parameters()), list(shared.model.parameters())
+        )
+    return True
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """A distinct, reproducible seed per worker."""
+    return int(np.random.SeedSequence([seed, worker]).generate_state(1)[0])
+
+
+def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_blob: bytes,
+               final_epsilon: float | None) -> None:
+    """Entry point of a worker process; never raises, reports instead."""
+    # The parent handles Ctrl-C (and Jupyter's interrupt, which reaches the whole
+    # process group) by setting ``stop``; a worker must not die mid-update.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    loop = None
+    try:
+        loop = WorkerLoop(worker, config, shared, cloudpickle.loads(functions_blob), final_epsilon)
+        loop.run()
+    except NonFiniteLoss as err:
+        shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step))
+    except BaseException as err:  # report everything: the parent decides what to do
+        step = global_step(shared.step_counts)
+        message = f"{type(err).__name__}: {err}"
+        shared.queue.put((ERROR, worker, "exception", message, traceback.format_exc(), step))
+    finally:
+        if loop is not None:
+            loop.close()
+        shared.queue.put((DONE, worker, int(shared.step_counts[worker])))
+
+
+class NonFiniteLoss(ArithmeticError):
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step
+
+
+class WorkerLoop:
+    """One worker's environment, local model and method; :meth:`run` trains until told to stop."""
+
+    def __init__(self, worker, config: RunConfig, shared: SharedState, functions, final_epsilon):
+        self.worker = worker
+        self.config = config
+        self.shared = shared
+        self.hp = config.hyperparameters
+        seed = worker_seed(config.seed, worker)
+        torch.manual_seed(seed)
+        self.env = make_env(config.env_id, seed=seed, **config.env_kwargs)
+        action_space = self.env.action_space
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        self.action_low = None if self.discrete else action_space.low
+        self.action_high = None if self.discrete else action_space.high
+        self.method = algorithm_class(config.algo, self.discrete)(
+            self.hp, functions, np.random.default_rng(seed), final_epsilon
+        )
+        self.local_model = build_model(config.model_spec)
+        self.local_params = list(self.local_model.parameters())
+        self.shared_params = list(shared.model.parameters())
+        if self.hp.optimizer == "rmsprop":
+            shared.optimizer.make_statistics_private()
+        self.lives = None  # Atari lives left, to notice the loss of one
+        self.parent = multiprocessing.parent_process()
+        self.next_parent_check = time.monotonic() + PARENT_CHECK_SECONDS
+
+    def close(self):
+        self.env.close()
+
+    def run(self):
+        obs, _ = self.env.reset()
+        self.obs = observation_to_array(obs)
+        self.state = self.local_model.initial_state()
+        self.pending_action = None
+        while not self.shared.stop.is_set():
+            step = global_step(self.shared.step_counts)
+            if step >= self.config.max_steps or not self._parent_alive():
+                break
+            self._train_once(step)
+
+    def _parent_alive(self) -> bool:
+        # A worker whose parent was killed must not run on as an orphan.
+        if self.parent is None or time.monotonic() < self.next_parent_check:
+            return True
+        self.next_parent_check = time.monotonic() + PARENT_CHECK_SECONDS
+        return self.parent.is_alive()
+
+    def _train_once(self, step: int) -> None:
+        with torch.no_grad():
+            torch._foreach_copy_(self.local_params, self.shared_params)
+        self.method.set_global_step(step)
+        rollout = self._collect_rollout(step)
+        loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
+        if not math.isfinite(loss.item()):
+            raise NonFiniteLoss(
+                f"the loss became {loss.item()} at global step {step} (worker {self.worker})", step
+            )
+        self._apply_gradients(loss, step)
+        self.shared.step_counts[self.worker] += len(rollout)
+        if self.shared.target_model is not None:
+            maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
+
+    def _apply_gradients(self, loss, step):
+        for param in self.local_params:
+            param.grad = None
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.local_params, self.hp.max_grad_norm, foreach=True)
+        # Hand the local gradients to the shared parameters, and step: Hogwild, no lock.
+        for shared_param, local_param in zip(self.shared_params, self.local_params):
+            shared_param.grad = local_param.grad
+        optimizer = self.shared.optimizer
+        optimizer.set_lr(annealed_lr(self.hp.lr, step, self.config.max_steps, self.hp.lr_anneal))
+        optimizer.step()
+
+    def _collect_rollout(self, step: int) -> Rollout:
+        rollout = Rollout()
+        if self.state is not None:
+            # Truncated backpropagation: the rollout's gradient stops at its first state.
+            self.state = _detach_state(self.state)
+        rollout.initial_state = self.state
+        method, env = self.method, self.env
+        for _ in range(method.rollout_length()):
+            obs = self.obs
+            if self.pending_action is not None:
+                action, self.pending_action = self.pending_action, None
+            else:
+                action, self.state = method.act(self.local_model, torch.from_numpy(obs), self.state)
+            next_obs, reward, terminated, truncated, info = env.step(self._env_action(action))
+            next_obs = observation_to_array(next_obs)
+            rollout.observations.append(obs)
+            rollout.actions.append(action)
+            rollout.rewards.append(self._learning_reward(reward))
+            if terminated or truncated:
+                episode = info["episode"]
+                self._report_episode(step + len(rollout), float(episode["r"]), int(episode["l"]))
+                self._finish(rollout, next_obs, bool(terminated))
+                obs, _ = env.reset()
+                self.obs = observation_to_array(obs)
+                self.state = self.local_model.initial_state()
+                return rollout
+            self.obs = next_obs
+            if self._lost_life(info):
+                self._finish(rollout, next_obs, True)
+                return rollout
+        self._finish(rollout, self.obs, False)
+        return rollout
+
+    def _finish(self, rollout: Rollout, bootstrap_obs, terminated: bool) -> None:
+        rollout.bootstrap_observation = bootstrap_obs
+        rollout.terminated = terminated
+        if self.method.needs_next_action and not terminated:
+            # Sarsa learns from the action it will really take next: choose it now,
+            # before the update, and take it at the start of the next rollout.
+            action, state = self.method.act(
+                self.local_model, torch.from_numpy(bootstrap_obs), self.state
+            )
+            rollout.next_action = action
+            if bootstrap_obs is self.obs:
+                self.pending_action, self.state = action, state
+
+    def _env_action(self, action):
+        if self.discrete:
+            return action
+        # The policy's Gaussian is unbounded; only what reaches the environment is clipped.
+        return np.clip(action, self.action_low, self.action_high)
+
+    def _learning_reward(self, reward) -> float:
+        reward = float(reward)
+        clip = self.hp.reward_clip
+        return reward if clip is None else min(max(reward, -clip), clip)
+
+    def _lost_life(self, info) -> bool:
+        if not self.hp.life_loss_terminal or "lives" not in info:
+            return False
+        lives = int(info["lives"])
+        lost = self.lives is not None and lives < self.lives
+        self.lives = lives
+        return lost
+
+    def _report_episode(self, step, episode_return, episode_length):
+        self.lives = None  # the next game starts with a full set of lives
+        wall = time.time() - self.shared.start_time
+        self.shared.queue.put((EPISODE, self.worker, wall, step, episode_return, episode_length))
+
+
+def _detach_state(state):
+    """Detach an LSTM state, ``(h, c)`` or a pair of them (Gaussian policy and value)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return tuple(_detach_state(part) for part in state)

@@ -1,0 +1,61 @@
+import os
+import sys
+import time
+
+import psutil
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def wait_until_gone(pids, timeout=5.0):
+    """PIDs still running after ``timeout`` seconds (zombies count as gone)."""
+    deadline = time.monotonic() + timeout
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if _running(pid)]
+        if alive:
+            time.sleep(0.05)
+    return alive
+
+
+def _running(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def worker_pids(result):
+    return [w["pid"] for w in result.workers]
+
+
+def worker_processes(root_pid=None):
+    """Descendants of ``root_pid`` (default: this process) that are training workers.
+
+    The fork server and the resource tracker of multiprocessing are direct children
+    that live as long as their parent by design; everything else (workers, whether
+    forked by us or by the fork server) must be gone when train() returns.
+    """
+    root = psutil.Process(root_pid)
+    helpers = set()
+    for child in root.children():
+        try:
+            cmdline = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "forkserver" in cmdline or "resource_tracker" in cmdline:
+            helpers.add(child.pid)
+    return [p for p in root.children(recursive=True) if p.pid not in helpers and _running(p.pid)]
+
+
+@pytest.fixture
+def no_leftover_workers():
+    """Fails the test if a worker process started during it is still running after it."""
+    before = {p.pid for p in worker_processes()}
+    yield
+    leftover = [p.pid for p in worker_processes() if p.pid not in before]
+    assert not wait_until_gone(leftover), f"worker processes left running: {leftover}"
+
+
+PYTHON = sys.executable
