@@ -96,6 +96,8 @@ def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="t
 
     ``"auto"`` picks the dashboard in a notebook (the static summary under the test
     profile, where nobody watches), a progress bar in a terminal, nothing otherwise.
+    ``"widget"`` outside a Jupyter kernel, where no widget can render, falls back to
+    the static summary.
     """
     if isinstance(live, Monitor):
         return live
@@ -108,11 +110,16 @@ def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="t
             live = "text"
         else:
             live = "none"
-    if live == "widget":
-        from .widgets import Dashboard
-
+    if live == "widget" and in_notebook():
+        try:
+            from .widgets import Dashboard
+        except ImportError:  # ipywidgets missing from this environment: no live view
+            return StaticMonitor(title)
         return Dashboard(max_steps=max_steps, start_step=start_step,
                          stop_at_return=stop_at_return, title=title)
+    if live == "widget":
+        # Outside a Jupyter kernel (a script, terminal IPython) no widget can render.
+        return StaticMonitor(title)
     if live == "text":
         return TextMonitor(max_steps, start_step, title)
     if live == "static":
