@@ -16,6 +16,7 @@ checker's internals.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import traceback
@@ -51,6 +52,26 @@ def fail(message: str, mistake: str = "differs"):
     raise ExerciseError(message, mistake) from None
 
 
+def checker(check):
+    """Decorate a checker: run it with one torch thread, and hide its frame.
+
+    The exercises work on tensors of a few numbers, where torch's thread pool only
+    costs time (much of it on a machine that is busy with something else).
+    """
+
+    @functools.wraps(check)
+    def run(fn):
+        __tracebackhide__ = True
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            check(fn)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
+
+
 @dataclass(frozen=True)
 class Exercise:
     """What a checker knows about the function it checks.
@@ -65,6 +86,8 @@ class Exercise:
             (``"t"`` for a time step, ``"i"`` for a transition, ``"row"``).
         exception_hints: ``(text, hint)`` pairs: when the student's function raises
             an error whose message contains ``text``, the hint is added.
+        backwards: the answer is computed backwards in time, so a message points at
+            the *last* wrong position, where the backward walk first went wrong.
     """
 
     name: str
@@ -73,6 +96,7 @@ class Exercise:
     shapes: str
     position: str = "i"
     exception_hints: tuple = ()
+    backwards: bool = False
 
 
 @dataclass(frozen=True)
@@ -362,7 +386,7 @@ def _difference(exercise: Exercise, case: Case, actual, expected, what: str) -> 
         lines.append(f"  {you} {show(actual)}, expected {show(expected)}")
         return "\n".join(lines)
     off = ~torch.isclose(a, e, rtol=RTOL, atol=ATOL)
-    index = tuple(int(k) for k in off.nonzero()[0])
+    index = tuple(int(k) for k in off.nonzero()[-1 if exercise.backwards else 0])
     where = f"{exercise.position}={index[0]}" if len(index) == 1 else f"[{', '.join(map(str, index))}]"
     lines.append(f"  at {where} {you} {_number(a[index].item())}, "
                  f"expected {_number(e[index].item())}")
