@@ -44,6 +44,13 @@ class ExerciseError(A3CCourseError, AssertionError):
         super().__init__(message)
         self.mistake = mistake
 
+    def __reduce__(self):
+        return type(self), (str(self), self.mistake)
+
+
+# Students meet it as a3c_course.checks.ExerciseError; say so in plain tracebacks too.
+ExerciseError.__module__ = "a3c_course.checks"
+
 
 def fail(message: str, mistake: str = "differs"):
     """Stop the check with a hint for the student."""
@@ -82,8 +89,8 @@ class Exercise:
         goal: what it computes, in one sentence (repeated in "not implemented" and
             "differs" messages).
         shapes: the shapes of its inputs, for hints after a shape error.
-        position: what one element of the output is called in messages
-            (``"t"`` for a time step, ``"i"`` for a transition, ``"row"``).
+        position: how messages point at one element of the answer, a format string:
+            ``"at t={}"`` for a time step, ``"at i={}"`` for a transition, ``"in row {}"``.
         exception_hints: ``(text, hint)`` pairs: when the student's function raises
             an error whose message contains ``text``, the hint is added.
         backwards: the answer is computed backwards in time, so a message points at
@@ -94,7 +101,7 @@ class Exercise:
     parameters: tuple
     goal: str
     shapes: str
-    position: str = "i"
+    position: str = "at i={}"
     exception_hints: tuple = ()
     backwards: bool = False
 
@@ -170,7 +177,7 @@ def call(fn, exercise: Exercise, case: Case, args: tuple | None = None):
     try:
         result = fn(*args)
     except NotImplementedError as err:
-        fail(_not_implemented(exercise, err), "not_implemented")
+        fail(_not_implemented(fn, exercise, err), "not_implemented")
     except Exception as err:  # the student's code may raise anything
         fail(_raised(fn, exercise, case, err), "raised")
     check_inputs_unchanged(exercise, case, args, before)
@@ -192,13 +199,24 @@ def check_inputs_unchanged(exercise: Exercise, case: Case, args, before) -> None
             )
 
 
-def _not_implemented(exercise: Exercise, err) -> str:
-    said = f' ("{err}")' if str(err) else ""
-    return (
-        f"{exercise.name} is not implemented yet: it raised NotImplementedError{said}.\n"
-        f"Replace the `raise NotImplementedError` line with your code: {exercise.goal}\n"
-        f"Then run the cell that defines {exercise.name}, and this check again."
-    )
+def _not_implemented(fn, exercise: Exercise, err) -> str:
+    name = exercise.name
+    frames = traceback.extract_tb(err.__traceback__)
+    raised_in = frames[-1].name if len(frames) > 1 else name
+    if raised_in not in (name, getattr(fn, "__name__", name)):
+        # The exercise calls another function of the student's that is still a stub.
+        first = (f"{name} calls {raised_in}, which is not implemented yet: write "
+                 f"{raised_in} first (and run its check), then run this check again.")
+        return first + (f"\nIts hint: {err}" if str(err) else "")
+    lines = [
+        f"{name} is not implemented yet: replace the `raise NotImplementedError(...)` "
+        f"line with your code.",
+        f"What to compute: {exercise.goal}",
+    ]
+    if str(err):
+        lines.append(f"Hint: {err}")
+    lines.append(f"Then run the cell that defines {name}, and this check again.")
+    return "\n".join(lines)
 
 
 #: Hints for error messages that torch and Python give, whatever the exercise.
@@ -387,8 +405,9 @@ def _difference(exercise: Exercise, case: Case, actual, expected, what: str) -> 
         return "\n".join(lines)
     off = ~torch.isclose(a, e, rtol=RTOL, atol=ATOL)
     index = tuple(int(k) for k in off.nonzero()[-1 if exercise.backwards else 0])
-    where = f"{exercise.position}={index[0]}" if len(index) == 1 else f"[{', '.join(map(str, index))}]"
-    lines.append(f"  at {where} {you} {_number(a[index].item())}, "
+    where = (exercise.position.format(index[0]) if len(index) == 1
+             else f"at [{', '.join(map(str, index))}]")
+    lines.append(f"  {where} {you} {_number(a[index].item())}, "
                  f"expected {_number(e[index].item())}")
     lines.append(f"  expected: {show(expected)}")
     lines.append(f"  returned: {show(actual)}")

@@ -303,7 +303,7 @@ SARSA_CASES = (
     Case("a single transition", (_t([1.0]), _t([1.5]), _flags([False]), 0.99)),
 )
 
-SARSA_MISTAKES = _one_step_mistakes(lambda q: q, "value of the next action taken, Q(s', a')") + (
+SARSA_MISTAKES = _one_step_mistakes(lambda q: q, "value Q(s', a') of the next action taken") + (
     Mistake("max_instead_of_next_action",
             "your target takes the max of next_q_taken across the batch. That is Q-learning's "
             "idea (the best next action) applied to the wrong axis; Sarsa is on-policy: "
@@ -341,7 +341,7 @@ N_STEP = Exercise(
          "walk backwards, R = r_t + gamma * R; shape [T], in the order of `rewards`.",
     shapes="rewards [T] (one rollout), bootstrap_value a 0-d tensor or a number (the value "
            "of the state after the last step), terminated a bool, gamma a float; the answer [T]",
-    position="t",
+    position="at t={}",
     backwards=True,
     exception_hints=(
         ("'float' object has no attribute",
@@ -530,7 +530,7 @@ EPSILON_GREEDY = Exercise(
          "argmax_a Q(a); return it as a plain int.",
     shapes="q_values [A] (the action values of one state), epsilon a float in [0, 1], rng "
            "a numpy Generator; the answer a Python int between 0 and A-1",
-    position="action",
+    position="for action {}",
 )
 
 #: Draws per statistical check. With these and the bands below, a right answer is
@@ -795,7 +795,7 @@ ENTROPY = Exercise(
          "dim=-1) and pi = log_pi.exp(); shape [T], in nats, with gradient.",
     shapes="logits [T, A] (one row of unnormalised log-probabilities per state); "
            "the answer [T]",
-    position="row",
+    position="in row {}",
 )
 
 ENTROPY_CASES = (
@@ -925,7 +925,7 @@ ACTOR_CRITIC = Exercise(
          "a 0-d tensor.",
     shapes="logits [T, A], values [T], actions [T] (int64), returns [T], entropy_beta "
            "and value_coef floats; the answer a tuple of four 0-d tensors",
-    position="t",
+    position="at t={}",
 )
 
 PARTS = ("total", "policy_loss", "value_loss", "entropy")
@@ -1225,62 +1225,64 @@ def _check_actor_critic_gradients(fn, case) -> None:
     reference_args[1].requires_grad_()
     reference = _gradients(targets.actor_critic_loss(*reference_args),
                            reference_args[0], reference_args[1])
-    where = f"(case {describe(ACTOR_CRITIC, case)})"
+    case_line = f"\n  case: {describe(ACTOR_CRITIC, case)}"
 
+    def gradient_fail(message, mistake):
+        __tracebackhide__ = True
+        fail(f"actor_critic_loss: {message}{case_line}", mistake)
+
+    detached_value_loss = ("your value loss sends no gradient into the values, so the critic "
+                           "never learns: it squares a detached advantage. Use "
+                           "(returns - values).pow(2).sum(); detach only the advantage of "
+                           "the policy term.")
     if student["value_loss"] is None:
-        fail(f"actor_critic_loss: your value loss carries no gradient {where}, so the critic "
-             f"never learns: it squares a detached advantage. Use "
-             f"(returns - values).pow(2).sum(); detach only the advantage of the policy term.",
-             "value_detached")
+        gradient_fail(detached_value_loss, "value_detached")
     for part in ("policy_loss", "entropy", "total"):
         if student[part] is None:
-            fail(f"actor_critic_loss: your {part} carries no gradient {where}: it was "
-                 f"computed from detached values (.detach(), .item(), float(), numpy or "
-                 f"torch.no_grad()), so backward() could not train the network with it.",
-                 f"{part}_no_gradient")
+            gradient_fail(f"your {part} carries no gradient: it was computed from detached "
+                          f"values (.detach(), .item(), float(), numpy or torch.no_grad()), "
+                          f"so backward() could not train the network with it.",
+                          f"{part}_no_gradient")
 
     d_logits, d_values = student["policy_loss"]
     if torch.any(d_values != 0):
-        fail(f"actor_critic_loss: gradient flows from your policy loss into the values: "
-             f"d policy_loss / d values = {show(d_values)}, expected all 0 {where}. The "
-             f"advantage R_t - V(s_t) only weights log pi; hold it constant with "
-             f"advantages = (returns - values).detach(). Otherwise the policy term also "
-             f"drags the critic away from the returns.", "advantage_not_detached")
+        gradient_fail(f"gradient flows from your policy loss into the values: d policy_loss "
+                      f"/ d values = {show(d_values)}, expected all 0. The advantage "
+                      f"R_t - V(s_t) only weights log pi; hold it constant with advantages = "
+                      f"(returns - values).detach(). Otherwise the policy term also drags the "
+                      f"critic away from the returns.", "advantage_not_detached")
     if not close(d_logits, reference["policy_loss"][0]):
-        fail(f"actor_critic_loss: your policy loss has the right value but the wrong "
-             f"gradient with respect to the logits {where}: d policy_loss / d logits = "
-             f"{show(d_logits)}, expected {show(reference['policy_loss'][0])}. Compute log pi "
-             f"from the logits with F.log_softmax and keep it attached.", "policy_gradient")
+        gradient_fail(f"your policy loss has the right value but the wrong gradient with "
+                      f"respect to the logits: d policy_loss / d logits = {show(d_logits)}, "
+                      f"expected {show(reference['policy_loss'][0])}. Compute log pi from the "
+                      f"logits with F.log_softmax and keep it attached.", "policy_gradient")
 
     d_logits, d_values = student["value_loss"]
     expected_values = reference["value_loss"][1]
     if torch.all(d_values == 0):
-        fail(f"actor_critic_loss: your value loss sends no gradient into the values "
-             f"{where}, so the critic never learns: it squares a detached advantage. Use "
-             f"(returns - values).pow(2).sum(); detach only the advantage of the policy "
-             f"term.", "value_detached")
+        gradient_fail(detached_value_loss, "value_detached")
     if close(d_values, -expected_values):
-        fail(f"actor_critic_loss: your value loss's gradient points the wrong way {where}: "
-             f"d value_loss / d values = {show(d_values)}, expected -2 (R_t - V(s_t)) = "
-             f"{show(expected_values)}, so that gradient descent moves V(s_t) towards the "
-             f"return R_t.", "value_gradient_direction")
+        gradient_fail(f"your value loss's gradient points the wrong way: d value_loss / d "
+                      f"values = {show(d_values)}, expected -2 (R_t - V(s_t)) = "
+                      f"{show(expected_values)}, so that gradient descent moves V(s_t) towards "
+                      f"the return R_t.", "value_gradient_direction")
     if not close(d_values, expected_values):
-        fail(f"actor_critic_loss: d value_loss / d values = {show(d_values)} {where}, "
-             f"expected -2 (R_t - V(s_t)) = {show(expected_values)}: compute the value loss "
-             f"from `values` itself, (returns - values).pow(2).sum().", "value_gradient")
+        gradient_fail(f"d value_loss / d values = {show(d_values)}, expected -2 (R_t - V(s_t)) "
+                      f"= {show(expected_values)}: compute the value loss from `values` "
+                      f"itself, (returns - values).pow(2).sum().", "value_gradient")
     if torch.any(d_logits != 0):
-        fail(f"actor_critic_loss: your value loss depends on the logits {where} "
-             f"(d value_loss / d logits = {show(d_logits)}); it is (R_t - V(s_t))^2 only.",
-             "value_depends_on_logits")
+        gradient_fail(f"your value loss depends on the logits (d value_loss / d logits = "
+                      f"{show(d_logits)}); it is sum_t (R_t - V(s_t))^2 only.",
+                      "value_depends_on_logits")
 
     for part in ("entropy", "total"):
         for k, wrt in enumerate(("logits", "values")):
             if not close(student[part][k], reference[part][k]):
-                fail(f"actor_critic_loss: your {part} has the right value but the wrong "
-                     f"gradient with respect to the {wrt} {where}: d {part} / d {wrt} = "
-                     f"{show(student[part][k])}, expected {show(reference[part][k])}. Build "
-                     f"it from tensors that are still attached (no .detach(), .item() or "
-                     f"float() on the way).", f"{part}_gradient")
+                gradient_fail(f"your {part} has the right value but the wrong gradient with "
+                              f"respect to the {wrt}: d {part} / d {wrt} = "
+                              f"{show(student[part][k])}, expected {show(reference[part][k])}. "
+                              f"Build it from tensors that are still attached (no .detach(), "
+                              f".item() or float() on the way).", f"{part}_gradient")
 
 
 # =========================================================================== registry

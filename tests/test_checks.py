@@ -780,3 +780,17 @@ def test_a_checker_leaves_torch_thread_count_as_it_was():
     with pytest.raises(ExerciseError):
         checks.check_entropy(stub)
     assert torch.get_num_threads() == before
+
+
+def test_a_stub_called_from_the_exercise_is_named():
+    def entropy(logits):
+        raise NotImplementedError("use log_softmax")
+
+    def actor_critic_loss(logits, values, actions, returns, entropy_beta, value_coef):
+        _, policy_loss, value_loss, _ = targets.actor_critic_loss(
+            logits, values, actions, returns, 0.0, value_coef)
+        h = entropy(logits).sum()
+        return policy_loss + value_coef * value_loss - entropy_beta * h, policy_loss, value_loss, h
+
+    expect_mistake(checks.check_actor_critic_loss, actor_critic_loss, "not_implemented",
+                   "calls entropy, which is not implemented yet", "use log_softmax")
