@@ -136,8 +136,9 @@ def _q_target_with(next_value):
     return output
 
 
-#: Mistakes shared by the two one-step targets, given the value of the next state.
 def _one_step_mistakes(next_value, name):
+    """The mistakes both one-step targets invite; ``next_value`` picks the value of the
+    next state from the third argument, ``name`` says what it is in the hints."""
     return (
         Mistake("bootstraps_through_terminal",
                 "your target bootstraps through the terminal state: where terminated[i] is "
@@ -533,8 +534,9 @@ EPSILON_GREEDY = Exercise(
     position="for action {}",
 )
 
-#: Draws per statistical check. With these and the bands below, a right answer is
-#: more than 5 standard errors inside every band, every mistake named far outside.
+#: Draws per statistical check. With these, each band below reaches more than 5.5
+#: standard errors either side of the right frequency (a right answer fails about once
+#: in ten million), while every mistake named lands well outside it.
 UNIFORM_DRAWS, MIXED_DRAWS = 4000, 6000
 
 
