@@ -794,3 +794,56 @@ def test_a_stub_called_from_the_exercise_is_named():
 
     expect_mistake(checks.check_actor_critic_loss, actor_critic_loss, "not_implemented",
                    "calls entropy, which is not implemented yet", "use log_softmax")
+
+
+def test_actor_critic_loss_gradient_mistakes_with_right_values():
+    check = checks.check_actor_critic_loss
+    expect_mistake(check, a3c_loss(policy=lambda taken, adv: -(taken * adv).sum().detach()),
+                   "policy_loss_no_gradient", "policy_loss carries no gradient")
+    expect_mistake(check, a3c_loss(total=lambda p, v, h, beta, c: p + c * v.detach() - beta * h),
+                   "total_gradient", "d total / d values")
+    # Right values, gradient upside down: 2 x - x has the value of x and the gradient of -x.
+    upside_down = a3c_loss(value=lambda v, R: 2 * (R - v).detach().pow(2).sum() - (R - v).pow(2).sum())
+    expect_mistake(check, upside_down, "value_gradient_direction", "towards the return")
+    leaks = a3c_loss(value=lambda v, R: (R - v).pow(2).sum() + 0 * v.sum())
+    checks.check_actor_critic_loss(leaks)  # a zero term changes nothing
+
+    def value_through_logits(logits, values, actions, returns, entropy_beta, value_coef):
+        total, l_pi, l_v, h = targets.actor_critic_loss(logits, values, actions, returns,
+                                                        entropy_beta, value_coef)
+        l_v = l_v + (logits - logits.detach()).pow(2).sum() + (logits - logits.detach()).sum()
+        return l_pi + value_coef * l_v - entropy_beta * h, l_pi, l_v, h
+
+    expect_mistake(check, value_through_logits, "value_depends_on_logits")
+
+
+def test_epsilon_greedy_other_greedy_and_rate_mistakes():
+    expect_mistake(checks.check_epsilon_greedy,
+                   explorer(right, greedy_action=lambda q: int(torch.argmax(q[1:]))),
+                   "not_greedy", "the greedy action, argmax Q, is 1")
+    expect_mistake(checks.check_epsilon_greedy,
+                   explorer(lambda rng, eps: rng.random() < eps / 2), "not_uniform",
+                   "each should be about 25%")
+
+
+def test_every_mistake_a_checker_names_is_demonstrated_here():
+    """Each entry of the checkers' mistake tables has a wrong implementation above."""
+    named = {
+        "one_step_q_target": checks.ONE_STEP_Q_MISTAKES,
+        "sarsa_target": checks.SARSA_MISTAKES,
+        "n_step_returns": checks.N_STEP_MISTAKES,
+        "entropy": checks.ENTROPY_MISTAKES,
+        "actor_critic_loss": (checks.POLICY_MISTAKES + checks.VALUE_MISTAKES
+                              + checks.ENTROPY_PART_MISTAKES + checks.TOTAL_MISTAKES),
+    }
+    demonstrated = {
+        "one_step_q_target": set(ONE_STEP_Q_MISTAKES),
+        "sarsa_target": set(SARSA_MISTAKES),
+        "n_step_returns": set(N_STEP_MISTAKES),
+        "entropy": set(ENTROPY_MISTAKES),
+        "actor_critic_loss": set(ACTOR_CRITIC_MISTAKES) | {
+            "value_weighted", "entropy_weighted", "policy_includes_entropy"},
+    }
+    for exercise, mistakes in named.items():
+        missing = {m.key for m in mistakes} - demonstrated[exercise]
+        assert not missing, f"{exercise}: no wrong implementation shows {sorted(missing)}"
