@@ -847,3 +847,17 @@ def test_every_mistake_a_checker_names_is_demonstrated_here():
     for exercise, mistakes in named.items():
         missing = {m.key for m in mistakes} - demonstrated[exercise]
         assert not missing, f"{exercise}: no wrong implementation shows {sorted(missing)}"
+
+
+def test_an_unrecognised_wrong_answer_shows_the_case_the_expected_and_the_returned_values():
+    message = expect_mistake(checks.check_n_step_returns, reference_then(lambda R: R + 1.0),
+                             "differs", "a rollout cut off before the episode ended",
+                             "expected: [4.0, 6.0, 8.0]", "returned: [5.0, 7.0, 9.0]",
+                             "Reminder: R_t = r_t")
+    assert "at t=2 you returned 9.0, expected 8.0" in message
+
+
+def test_nan_in_an_answer_is_pointed_out():
+    expect_mistake(checks.check_one_step_q_target,
+                   lambda r, q, done, gamma: targets.one_step_q_target(r, q, done, gamma) * math.nan,
+                   "differs", "nan")
