@@ -861,3 +861,14 @@ def test_nan_in_an_answer_is_pointed_out():
     expect_mistake(checks.check_one_step_q_target,
                    lambda r, q, done, gamma: targets.one_step_q_target(r, q, done, gamma) * math.nan,
                    "differs", "nan")
+
+
+def test_a_not_implemented_error_from_torch_is_not_taken_for_a_stub():
+    def entropy(logits):
+        log_pi = logits.long().log_softmax(dim=-1)  # torch: not implemented for 'Long'
+        return -(log_pi.exp() * log_pi).sum(dim=-1)
+
+    message = expect_mistake(checks.check_entropy, entropy, "raised",
+                             "NotImplementedError", "not implemented for 'Long'",
+                             "log_pi = logits.long()")
+    assert "not implemented yet" not in message
