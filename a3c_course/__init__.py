@@ -10,11 +10,16 @@ The pieces a notebook uses::
     result.save("runs/cartpole")
 """
 
+from .course_envs import register_course_envs
 from .envs import make_env
 from .errors import A3CCourseError, ConfigError, NonFiniteLossError, TrainingError, WorkerError
 from .profiles import budget, current_profile
 from .results import RunResult, load_run
 from .trainer import train
+
+# The course's own environments (a3c_course/TreasureCorridor-v0, ...) get their
+# Gymnasium ids on import, in the notebook and in every worker process alike.
+register_course_envs()
 
 __version__ = "0.1.0"
 

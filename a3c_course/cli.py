@@ -8,6 +8,11 @@
 writes the run folder ``runs/cartpole`` (episodes.csv, summary.json, checkpoint.pt),
 also when the run is interrupted (Ctrl-C, or a SIGTERM from a job scheduler) or a
 worker fails, so that nothing trained is lost.
+
+``a3c-course doctor`` checks the install and says how to fix what is missing.
+``a3c-course make-student`` writes the student notebooks ``notebooks/NN_name.ipynb``
+from the solution notebooks in ``notebooks/solutions/`` (see
+:mod:`a3c_course.student_notebooks`).
 """
 
 from __future__ import annotations
@@ -63,7 +68,51 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="NAME=VALUE", help="a hyperparameter, e.g. --set lr=1e-3 (repeatable)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
+
+    student = commands.add_parser(
+        "make-student", help="generate the student notebooks from notebooks/solutions/")
+    student.add_argument("--solutions", default="notebooks/solutions", metavar="DIR",
+                         help="folder of solution notebooks (default notebooks/solutions)")
+    student.add_argument("--out", metavar="DIR",
+                         help="folder for the student notebooks (default: the parent of --solutions)")
+    student.add_argument("--clear-outputs", action="store_true",
+                         help="also clear the solution notebooks' outputs (not those of "
+                              "# NBVAL_CHECK_OUTPUT cells)")
+    student.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 if any student notebook is out of date")
+    student.set_defaults(handler=_make_student)
+
+    doctor = commands.add_parser("doctor", help="check that this machine is ready for the course")
+    doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _doctor(args) -> int:
+    from .doctor import doctor
+
+    return 0 if doctor() else 1
+
+
+def _make_student(args) -> int:
+    from .student_notebooks import NotebookSourceError, make_student_notebooks
+
+    try:
+        reports = make_student_notebooks(args.solutions, args.out, write=not args.check,
+                                         clear_solutions=args.clear_outputs)
+    except NotebookSourceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    stale = []
+    for report in reports:
+        exercises = ", ".join(report.exercises) or "no exercise"
+        state = "up to date"
+        if report.changed or report.solution_updated:
+            state = "out of date" if args.check else "written"
+            stale.append(report.student)
+        print(f"{report.student} ({exercises}): {state}")
+    if not reports:
+        print(f"no solution notebooks in {args.solutions}")
+    return 1 if args.check and stale else 0
 
 
 def _train(args) -> int:

@@ -1,0 +1,62 @@
+"""The course's own environments: their rules, and that worker processes can make them by id."""
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils.env_checker import check_env
+
+from a3c_course import train
+from a3c_course.course_envs import TREASURE_CORRIDOR, TreasureCorridor
+
+TAKE_COIN, WALK_ON = 0, 1
+
+
+def play(env, actions):
+    env.reset(seed=0)
+    total, outcomes = 0.0, []
+    for action in actions:
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        if "outcome" in info:
+            outcomes.append(info["outcome"])
+        if terminated:
+            break
+    return total, outcomes, terminated, obs
+
+
+def test_the_coin_pays_at_the_door_and_ends_the_round():
+    env = TreasureCorridor(length=3, rounds=2, coin_reward=1.5)
+    total, outcomes, terminated, _ = play(env, [TAKE_COIN, TAKE_COIN])
+    assert (total, outcomes, terminated) == (3.0, ["coin", "coin"], True)
+
+
+def test_walking_on_length_plus_one_times_reaches_the_treasure():
+    env = TreasureCorridor(length=3, rounds=1, treasure_reward=10.0)
+    total, outcomes, terminated, _ = play(env, [WALK_ON] * 4)
+    assert (total, outcomes, terminated) == (10.0, ["treasure"], True)
+
+
+def test_the_wrong_action_in_the_corridor_is_a_pit_that_pays_nothing():
+    env = TreasureCorridor(length=3, rounds=1)
+    total, outcomes, terminated, _ = play(env, [WALK_ON, TAKE_COIN])
+    assert (total, outcomes, terminated) == (0.0, ["pit"], True)
+
+
+def test_observations_show_the_position_and_the_rounds_left():
+    env = TreasureCorridor(length=3, rounds=2)
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs, [1, 0, 0, 0, 1])
+    obs, *_ = env.step(WALK_ON)
+    np.testing.assert_array_equal(obs, [0, 1, 0, 0, 1])
+    obs, *_ = env.step(TAKE_COIN)
+    np.testing.assert_array_equal(obs, [1, 0, 0, 0, 0.5])
+
+
+def test_it_follows_the_gymnasium_api():
+    check_env(TreasureCorridor(), skip_render_check=True)
+
+
+def test_worker_processes_make_it_by_id_under_forkserver(no_leftover_workers):
+    assert TREASURE_CORRIDOR in gym.registry
+    result = train("a3c", TREASURE_CORRIDOR, n_workers=2, seed=0, max_steps=400, live="none",
+                   start_method="forkserver")
+    assert result.stop_reason == "max_steps" and result.episodes

@@ -1,0 +1,120 @@
+"""Student notebooks come from the solution notebooks, stay in sync, and run up to the stubs."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from a3c_course.cli import main
+from a3c_course.student_notebooks import (
+    NotebookSourceError,
+    cleared,
+    make_student_notebooks,
+    notebook_text,
+    read_notebook,
+    student_version,
+    with_nbgrader_metadata,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+SOLUTION_PATHS = sorted(SOLUTIONS.glob("*.ipynb"))
+
+
+def code(source, outputs=(), tags=()):
+    cell = {"cell_type": "code", "execution_count": 3 if outputs else None, "id": "c",
+            "metadata": {"tags": list(tags)} if tags else {}, "outputs": list(outputs),
+            "source": source}
+    return cell
+
+
+def notebook(*cells):
+    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+STREAM = {"name": "stdout", "output_type": "stream", "text": ["hello\n"]}
+
+EXERCISE = """def double(x):
+    \"\"\"Twice x.\"\"\"
+    ### BEGIN SOLUTION
+    ### HINT: multiply by two.
+    return 2 * x
+    ### END SOLUTION
+"""
+
+
+def sources(nb):
+    return ["".join(c["source"]) for c in nb["cells"]]
+
+
+def test_a_solution_region_becomes_a_stub_that_raises_the_hint_at_the_same_indentation():
+    student = student_version(notebook(code(EXERCISE)))
+    text = sources(student)[0]
+    assert "return 2 * x" not in text and "BEGIN SOLUTION" not in text
+    assert '    # YOUR CODE HERE\n    raise NotImplementedError("multiply by two.")' in text
+    assert text.startswith('def double(x):\n    """Twice x."""\n')
+    namespace = {}
+    exec(text, namespace)
+    with pytest.raises(NotImplementedError, match="multiply by two"):
+        namespace["double"](1)
+
+
+def test_without_a_hint_the_stub_names_the_function():
+    student = student_version(notebook(code(EXERCISE.replace("    ### HINT: multiply by two.\n", ""))))
+    assert 'raise NotImplementedError("write double here")' in sources(student)[0]
+
+
+def test_check_cells_after_a_stub_expect_an_error_and_dependent_cells_are_skipped():
+    nb = notebook(code("import math"), code(EXERCISE), code("check_double(double)"),
+                  code("train(double=double)"))
+    cells = student_version(nb)["cells"]
+    assert "tags" not in cells[0]["metadata"]
+    assert "tags" not in cells[1]["metadata"], "a stub inside a def does not raise when run"
+    assert cells[2]["metadata"]["tags"] == ["raises-exception"]
+    assert cells[3]["metadata"]["tags"] == ["nbval-skip", "skip-execution"]
+
+
+def test_a_top_level_solution_region_expects_an_error():
+    cells = student_version(notebook(code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")))["cells"]
+    assert cells[0]["metadata"]["tags"] == ["raises-exception"]
+
+
+def test_outputs_are_cleared_but_reference_outputs_before_the_first_stub_are_kept():
+    nb = notebook(code("# NBVAL_CHECK_OUTPUT\nprint('hello')", [STREAM]),
+                  code("print('x')", [STREAM]), code(EXERCISE),
+                  code("# NBVAL_CHECK_OUTPUT\ncheck_double(double)", [STREAM]))
+    cells = student_version(nb)["cells"]
+    assert cells[0]["outputs"] == [STREAM]
+    assert cells[1]["outputs"] == [] and cells[1]["execution_count"] is None
+    assert cells[3]["outputs"] == [] and "NBVAL_CHECK_OUTPUT" not in sources({"cells": cells})[3]
+
+
+def test_unbalanced_fences_are_refused_with_the_cell_named():
+    with pytest.raises(NotebookSourceError, match="cell 0"):
+        student_version(notebook(code("### BEGIN SOLUTION\nx = 1")), "01_x.ipynb")
+    with pytest.raises(NotebookSourceError, match="without a"):
+        student_version(notebook(code("x = 1\n### END SOLUTION")))
+
+
+def test_solution_cells_get_nbgrader_metadata_named_after_their_function():
+    cell = with_nbgrader_metadata(notebook(code("x = 1"), code(EXERCISE)))["cells"][1]
+    assert cell["metadata"]["nbgrader"]["solution"] is True
+    assert cell["metadata"]["nbgrader"]["grade_id"] == "double"
+
+
+def test_make_student_check_reports_stale_notebooks(tmp_path, capsys):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    (solutions / "01_double.ipynb").write_text(notebook_text(notebook(code(EXERCISE))))
+    assert main(["make-student", "--solutions", str(solutions), "--check"]) == 1
+    assert main(["make-student", "--solutions", str(solutions)]) == 0
+    assert "01_double.ipynb (double): written" in capsys.readouterr().out
+    assert main(["make-student", "--solutions", str(solutions), "--check"]) == 0
+    assert (tmp_path / "01_double.ipynb").exists()
+
+
+def test_make_student_without_a_solutions_folder_says_where_to_run_it(tmp_path, capsys):
+    assert main(["make-student", "--solutions", str(tmp_path / "nowhere")]) == 2
+    assert "repository root" in capsys.readouterr().err
