@@ -6,7 +6,9 @@ code from the file.
 
 It is written to a temporary file in the same folder, flushed to disk, then renamed
 over the old one. A rename within one file system is atomic, so a crash or a kill at
-any moment leaves either the old checkpoint or the new one, never half of one.
+any moment leaves either the old checkpoint or the new one, never half of one. (A
+kill mid-write can leave the temporary file behind, a hidden ``.checkpoint.pt.*.tmp``;
+the next write to the same path removes it.)
 """
 
 from __future__ import annotations
@@ -21,11 +23,31 @@ CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT_VERSION = 1
 
 
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temporaries(path) -> None:
+    """Delete temporary files that an interrupted :func:`atomic_write` to ``path`` left."""
+    path = Path(path)
+    for stale in path.parent.glob(f"{_temporary_prefix(path)}*.tmp"):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
+
+
 def atomic_write(path, write) -> None:
-    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
+    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``.
+
+    One writer per ``path`` at a time (a run folder has one trainer): temporary files
+    of an earlier writer that was killed are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    handle, tmp_name = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp",
+                                        dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as tmp:
             write(tmp)

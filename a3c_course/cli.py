@@ -9,6 +9,9 @@ writes the run folder ``runs/cartpole`` (episodes.csv, summary.json, checkpoint.
 also when the run is interrupted (Ctrl-C, or a SIGTERM from a job scheduler) or a
 worker fails, so that nothing trained is lost.
 
+``a3c-course watch runs/cartpole`` plays the trained agent and writes
+``runs/cartpole/episode.gif``; ``--resume DIR`` continues a run where it stopped.
+
 ``a3c-course doctor`` checks the install and says how to fix what is missing.
 ``a3c-course make-student`` writes the student notebooks ``notebooks/NN_name.ipynb``
 from the solution notebooks in ``notebooks/solutions/`` (see
@@ -24,7 +27,7 @@ import signal
 import sys
 
 from .algorithms import ALGORITHMS
-from .errors import A3CCourseError, TrainingError
+from .errors import A3CCourseError, ConfigError, TrainingError
 
 
 def _parse_setting(text: str):
@@ -47,27 +50,48 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train an agent and write its run folder")
-    train.add_argument("--algo", choices=list(ALGORITHMS), default="a3c",
-                       help="a3c, q (one-step Q), sarsa (one-step Sarsa), nstep-q")
-    train.add_argument("--env", required=True, metavar="ENV_ID",
-                       help="Gymnasium id, e.g. CartPole-v1 or ALE/Pong-v5")
-    train.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes")
-    train.add_argument("--seed", type=int, default=0, metavar="S")
+    train.add_argument("--algo", choices=list(ALGORITHMS),
+                       help="a3c (default), q (one-step Q), sarsa (one-step Sarsa), nstep-q")
+    train.add_argument("--env", metavar="ENV_ID",
+                       help="Gymnasium id, e.g. CartPole-v1 or ALE/Pong-v5 (with --resume: "
+                            "the run's own)")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes (default 2; with --resume: the run's own)")
+    train.add_argument("--seed", type=int, metavar="S", help="default 0 (with --resume: the run's own)")
     train.add_argument("--max-steps", type=int, required=True, metavar="M",
                        help="budget of global steps (summed over workers)")
     train.add_argument("--stop-at-return", type=float, metavar="R",
                        help="stop when the mean return of the last 20 episodes reaches R")
     train.add_argument("--time-limit", type=float, metavar="SECONDS")
     train.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
-    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the run saved in DIR: model, optimizer statistics, global "
+                            "step, and its settings unless given again")
     train.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
                        help="save the run folder every MINUTES while training (default 10)")
     train.add_argument("--recurrent", action="store_true", help="an LSTM after the trunk (A3C)")
     train.add_argument("--start-method", choices=["fork", "spawn", "forkserver"])
     train.add_argument("--set", dest="settings", action="append", default=[], type=_parse_setting,
                        metavar="NAME=VALUE", help="a hyperparameter, e.g. --set lr=1e-3 (repeatable)")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--repeat-action-probability", type=float, metavar="P",
+                       help="Atari sticky actions: chance that the previous action repeats "
+                            "(ALE v5 default 0.25; 0 turns them off)")
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress on the terminal (DIR/progress.csv is still written)")
     train.set_defaults(handler=_train)
+
+    watch = commands.add_parser("watch", help="play a trained agent and save the episode as a video")
+    watch.add_argument("run", metavar="DIR", help="run folder (or checkpoint.pt) to watch")
+    watch.add_argument("--out", metavar="FILE", help="video to write, .gif or .mp4 "
+                       "(default DIR/episode.gif)")
+    watch.add_argument("--seed", type=int, default=0, metavar="S")
+    watch.add_argument("--max-steps", type=int, default=5_000, metavar="M",
+                       help="cut the episode after M agent steps (default 5000)")
+    watch.add_argument("--greedy", action="store_true",
+                       help="most probable action instead of sampling from the policy")
+    watch.add_argument("--epsilon", type=float, default=0.0,
+                       help="Q-networks: probability of a random action (default 0)")
+    watch.set_defaults(handler=_watch)
 
     student = commands.add_parser(
         "make-student", help="generate the student notebooks from notebooks/solutions/")
@@ -121,13 +145,16 @@ def _train(args) -> int:
     settings = dict(args.settings)
     if args.recurrent:
         settings["recurrent"] = True
+    run = _run_arguments(args, settings)
+    env_kwargs = {}
+    if args.repeat_action_probability is not None:
+        env_kwargs["repeat_action_probability"] = args.repeat_action_probability
     try:
         result = train(
-            algo=args.algo, env_id=args.env, n_workers=args.workers, seed=args.seed,
             max_steps=args.max_steps, stop_at_return=args.stop_at_return,
             time_limit=args.time_limit, start_method=args.start_method,
-            live="none" if args.quiet else "text", resume=args.resume, save_to=args.out,
-            checkpoint_every=args.checkpoint_every * 60, **settings,
+            live=_monitor(args, run), resume=args.resume, save_to=args.out,
+            checkpoint_every=args.checkpoint_every * 60, env_kwargs=env_kwargs, **run,
         )
     except TrainingError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -136,10 +163,53 @@ def _train(args) -> int:
         return 1
     summary = result.summary()
     keys = ("solved", "solved_at_seconds", "solved_at_step", "total_steps", "wall_seconds",
-            "steps_per_second", "final_mean_return", "stop_reason")
-    print(json.dumps({k: summary[k] for k in keys}, indent=2))
+            "steps_per_second", "frames_per_second", "final_mean_return", "stop_reason")
+    print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=2))
     print(f"run folder: {args.out}")
     return 130 if result.interrupted else 0
+
+
+def _run_arguments(args, settings) -> dict:
+    """algo, env_id, n_workers, seed and settings; with --resume, the run's own by default."""
+    if args.resume is not None:
+        from .resume import resume_arguments
+
+        return resume_arguments(args.resume, args.algo, args.env, args.workers, args.seed,
+                                settings)
+    if args.env is None:
+        raise ConfigError("--env is required (e.g. --env ALE/Pong-v5), unless --resume DIR "
+                          "continues a run")
+    return dict(algo=args.algo or "a3c", env_id=args.env, n_workers=args.workers or 2,
+                seed=args.seed or 0, **settings)
+
+
+def _monitor(args, run):
+    """A progress bar on a terminal, a line every 30 s in a log file, and DIR/progress.csv."""
+    from .envs import ATARI_FRAME_SKIP, is_atari
+    from .progress import Monitor, ProgressLog, TextMonitor
+
+    frames_per_step = ATARI_FRAME_SKIP if is_atari(run["env_id"]) else 1
+    start_step = 0
+    if args.resume is not None:
+        from .resume import checkpoint_step
+
+        start_step = checkpoint_step(args.resume)
+    terminal = not args.quiet and sys.stderr is not None and sys.stderr.isatty()
+    title = f"{run['algo']} on {run['env_id']}"
+    inner = (TextMonitor(args.max_steps, start_step, title,
+                         frames_per_step=frames_per_step) if terminal else Monitor())
+    echo = sys.stderr if not args.quiet and not terminal else None
+    return ProgressLog(args.out, inner, frames_per_step=frames_per_step, echo=echo)
+
+
+def _watch(args) -> int:
+    from .watch import watch
+
+    path, episode = watch(args.run, args.out, seed=args.seed, max_steps=args.max_steps,
+                          greedy=args.greedy, epsilon=args.epsilon)
+    ending = "" if episode.finished else f" (cut at {args.max_steps} steps)"
+    print(f"return {episode.total_return:g} in {episode.length} steps{ending}; video: {path}")
+    return 0
 
 
 def _terminate_as_interrupt(signum, frame):

@@ -7,7 +7,8 @@ Three families need more than ``gym.make``:
   for 4 frames, keeps the max of the last two (Atari sprites flicker), converts to
   84x84 grayscale and starts each episode with up to 30 random no-ops; then the last 4
   frames are stacked so that the network can see motion. Observations are ``uint8``
-  ``[4, 84, 84]``; the model scales them to [0, 1].
+  ``[4, 84, 84]``; the model scales them to [0, 1]. Sticky actions stay at the v5
+  default (see :class:`AtariOptions` to change them).
 - **MiniGrid** (``MiniGrid-MemoryS7-v0`` ...): only the agent's egocentric 7x7 view
   (``ImgObsWrapper``), a ``uint8`` ``[7, 7, 3]`` grid of (object, colour, state) codes.
 - everything else (CartPole, Pendulum, MuJoCo) as ``gym.make`` gives it.
@@ -86,7 +87,19 @@ def check_env_id(env_id: str) -> None:
 class AtariOptions:
     """Choices for Atari environments; the defaults are the paper's preprocessing.
 
-    ``repeat_action_probability=None`` keeps the v5 default (sticky actions, 0.25).
+    - ``noop_max``: each episode starts with a random number (1 to ``noop_max``) of
+      "do nothing" actions, so that no two start alike (0: none);
+    - ``frame_skip``: emulator frames per agent step (the action repeats; the
+      observation is the max of the last two, because sprites flicker);
+    - ``frame_stack``: how many of the last observations the agent sees at once;
+    - ``screen_size``: side of the square grayscale image;
+    - ``repeat_action_probability``: *sticky actions*, the chance that the emulator
+      repeats the previous action instead of the new one, at every frame. ``None``
+      keeps the ALE v5 default, 0.25, which keeps a memorised sequence of actions from
+      winning; 0.0 makes the game deterministic, as in the paper's time.
+
+    Loss of a life as terminal is a choice of the learner, not of the environment: the
+    ``life_loss_terminal`` hyperparameter (the game, and its score, go on).
     """
 
     noop_max: int = ATARI_NOOP_MAX
@@ -94,6 +107,18 @@ class AtariOptions:
     frame_stack: int = ATARI_FRAME_STACK
     screen_size: int = ATARI_SCREEN_SIZE
     repeat_action_probability: float | None = None
+
+    def __post_init__(self):
+        for name, low in (("noop_max", 0), ("frame_skip", 1), ("frame_stack", 1),
+                          ("screen_size", 8)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"AtariOptions.{name} must be an integer >= {low}, not {value!r}")
+        p = self.repeat_action_probability
+        if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float))
+                              or not 0.0 <= p <= 1.0):
+            raise ConfigError("AtariOptions.repeat_action_probability must be in [0, 1] "
+                              f"(or None for the v5 default 0.25), not {p!r}")
 
 
 def make_env(
@@ -112,8 +137,10 @@ def make_env(
         seed: seeds the first ``reset`` and the action space, so that the whole
             sequence of episodes is reproducible; ``None`` leaves it random.
         render_mode: passed to ``gym.make`` (``"rgb_array"`` to record frames).
-        atari: preprocessing options for Atari ids (default: the paper's).
-        **make_kwargs: any other keyword for ``gym.make``.
+        atari: preprocessing options for Atari ids (default: the paper's), e.g.
+            ``AtariOptions(repeat_action_probability=0.0)`` for no sticky actions.
+        **make_kwargs: any other keyword for ``gym.make`` (for Atari, also the ALE's:
+            ``repeat_action_probability=0.0``, ``max_num_frames_per_episode=400``...).
 
     Returns:
         The environment, already reset once with ``seed``; call ``env.reset()``
@@ -139,6 +166,10 @@ def _make_atari(env_id, render_mode, options: AtariOptions, make_kwargs) -> gym.
     # AtariPreprocessing does the frame skipping (with the max over the last two
     # frames), so the emulator itself must not skip.
     kwargs["frameskip"] = 1
+    # AtariPreprocessing reads the screen from the emulator itself; the observation
+    # the emulator env returns for each frame is thrown away. Asking for it in
+    # grayscale makes that wasted copy a third of the RGB one (same frames after).
+    kwargs.setdefault("obs_type", "grayscale")
     if options.repeat_action_probability is not None:
         kwargs["repeat_action_probability"] = options.repeat_action_probability
     env = gym.make(env_id, render_mode=render_mode, **kwargs)

@@ -21,6 +21,15 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "class": dict(max_steps=300_000, stop_at_return=475, time_limit=180),
         "test": dict(max_steps=6_000, time_limit=30),
     },
+    # Pong needs millions of steps to learn (hours on 2 cores: the command line's job);
+    # in class, a couple of minutes show the pipeline running on real frames. Under
+    # test, the emulator ends each game after 400 frames (100 agent steps), so that
+    # a few hundred steps already log finished episodes.
+    "a3c_pong": {
+        "class": dict(max_steps=100_000, time_limit=150),
+        "test": dict(max_steps=600, time_limit=30,
+                     env_kwargs=dict(max_num_frames_per_episode=400)),
+    },
 }
 
 

@@ -11,7 +11,9 @@ The trainer talks to a *monitor* through four members, from the parent process o
 
 from __future__ import annotations
 
+import datetime
 import sys
+from pathlib import Path
 
 from .errors import ConfigError
 from .profiles import current_profile
@@ -42,11 +44,12 @@ def recent_mean(episodes, last=20):
 class TextMonitor(Monitor):
     """A tqdm progress bar of global steps, with the recent mean return and steps/s."""
 
-    def __init__(self, max_steps, start_step=0, title="training", stream=None):
+    def __init__(self, max_steps, start_step=0, title="training", stream=None, frames_per_step=1):
         self.max_steps = max_steps
         self.start_step = start_step
         self.title = title
         self.stream = stream if stream is not None else sys.stderr
+        self.frames_per_step = frames_per_step
         self.bar = None
 
     def start(self):
@@ -59,8 +62,12 @@ class TextMonitor(Monitor):
         if self.bar is None:
             return
         self.bar.update(max(0, min(global_step, self.max_steps) - self.bar.n))
-        self.bar.set_postfix(episodes=len(episodes), mean_return=f"{recent_mean(episodes):.1f}",
-                             refresh=False)
+        postfix = dict(episodes=len(episodes), mean_return=f"{recent_mean(episodes):.1f}")
+        if self.frames_per_step > 1 and elapsed_seconds > 0:
+            # Atari: one agent step is several emulator frames; the paper counts frames.
+            steps = global_step - self.start_step
+            postfix["frames/s"] = f"{steps * self.frames_per_step / elapsed_seconds:,.0f}"
+        self.bar.set_postfix(postfix, refresh=False)
 
     def close(self, result):
         if self.bar is not None:
@@ -125,3 +132,71 @@ def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="t
     if live == "static":
         return StaticMonitor(title)
     return Monitor()
+
+
+PROGRESS_NAME = "progress.csv"
+PROGRESS_COLUMNS = ("date", "session_seconds", "global_step", "steps_per_second",
+                    "frames_per_second", "episodes", "mean_return")
+
+
+class ProgressLog(Monitor):
+    """Appends a line of progress to ``folder/progress.csv`` every ``every`` seconds.
+
+    For long runs (Atari, hours): the file says how far the run got and how fast,
+    even when nobody watched the terminal; a resumed run appends to the same file.
+    Columns: ``date`` (local time), ``session_seconds`` (since this ``train()``
+    started), ``global_step``, ``steps_per_second`` and ``frames_per_second`` (since
+    the previous line), ``episodes`` (finished so far) and ``mean_return`` (of the
+    last 20). With ``echo``, each line is also printed to ``echo`` (a stream), which
+    suits a log file better than a progress bar.
+
+    It wraps another monitor (``inner``), which still shows the run as usual.
+    """
+
+    def __init__(self, folder, inner: Monitor | None = None, every=30.0, frames_per_step=1,
+                 echo=None):
+        self.path = Path(folder) / PROGRESS_NAME
+        self.inner = inner if inner is not None else Monitor()
+        self.every = every
+        self.frames_per_step = frames_per_step
+        self.echo = echo
+        self.last = None  # (elapsed_seconds, global_step) of the previous line
+        self.last_step = 0
+
+    @property
+    def stop_requested(self):
+        return self.inner.stop_requested
+
+    def start(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self.path.write_text(",".join(PROGRESS_COLUMNS) + "\n")
+        self.inner.start()
+
+    def update(self, global_step, episodes, elapsed_seconds):
+        self.inner.update(global_step, episodes, elapsed_seconds)
+        if self.last is None:
+            self.last = (elapsed_seconds, global_step)
+        elif elapsed_seconds - self.last[0] >= self.every:
+            self._write(global_step, episodes, elapsed_seconds)
+
+    def close(self, result):
+        self.inner.close(result)
+        if self.last is not None:
+            seconds = result.wall_seconds if result.wall_seconds > self.last[0] else self.last[0]
+            self._write(result.total_steps, result.episodes, seconds)
+
+    def _write(self, global_step, episodes, elapsed_seconds):
+        seconds, step = self.last
+        rate = (global_step - step) / (elapsed_seconds - seconds) if elapsed_seconds > seconds else 0.0
+        self.last = (elapsed_seconds, global_step)
+        mean = recent_mean(episodes)
+        values = (datetime.datetime.now().isoformat(timespec="seconds"), f"{elapsed_seconds:.1f}",
+                  global_step, f"{rate:.1f}", f"{rate * self.frames_per_step:.1f}", len(episodes),
+                  "" if mean != mean else f"{mean:.2f}")
+        with open(self.path, "a") as f:
+            f.write(",".join(str(v) for v in values) + "\n")
+        if self.echo is not None:
+            print(f"{values[0]}  step {global_step:,}  {rate:,.0f} steps/s "
+                  f"({rate * self.frames_per_step:,.0f} frames/s)  {len(episodes)} episodes  "
+                  f"mean return (last 20) {mean:.1f}", file=self.echo, flush=True)

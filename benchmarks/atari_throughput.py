@@ -1,0 +1,118 @@
+"""Frames per second of A3C on Atari, against the bare limit of the same machine.
+
+    python benchmarks/atari_throughput.py [--env ALE/Pong-v5] [--workers 2] [--steps 40000]
+
+The *bare limit* is what ``--workers`` processes do when they only play: each steps
+its own preprocessed environment and runs one forward pass of the paper's network per
+step to choose the action, and nothing else (no learning). A3C does all that and also
+learns (a batched forward and backward pass per rollout, the shared optimizer step,
+the copy of the shared weights), so it can only reach a fraction of the limit.
+
+Both are measured here, one after the other, in the same conditions; their ratio is
+the figure to compare across machines. The target of the course is 3,000 frames/s
+(750 agent steps/s) for A3C with 2 workers on a 2-core machine.
+
+A3C's rate is the run's own ``frames_per_second`` (summary.json): global steps times
+the frame skip, over the wall time from the start of the workers to their stop, so it
+includes starting the workers. ``--steps`` keeps that start-up a small share.
+"""
+
+import argparse
+import ast
+import multiprocessing
+import time
+
+import numpy as np
+import torch
+
+from common import machine, markdown_table
+
+TARGET_FRAMES_PER_SECOND = 3_000
+
+
+def play_only(env_id, seed, steps, out):
+    """One process of the bare limit: act with the network, step the emulator, nothing else."""
+    from a3c_course.envs import ATARI_FRAME_SKIP, make_env
+    from a3c_course.models import build_model, model_spec
+
+    torch.set_num_threads(1)
+    env = make_env(env_id, seed=seed)
+    model = build_model(model_spec(env.observation_space, env.action_space, "actor_critic"))
+    obs, _ = env.reset()
+    start = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(steps):
+            logits, _, _ = model(torch.from_numpy(obs).unsqueeze(0))
+            action = int(torch.multinomial(torch.softmax(logits[0], -1), 1))
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                obs, _ = env.reset()
+    out.put(steps * ATARI_FRAME_SKIP / (time.perf_counter() - start))
+    env.close()
+
+
+def bare_limit(env_id, workers, steps) -> float:
+    """Frames/s of ``workers`` processes that only play, side by side (summed)."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    processes = [ctx.Process(target=play_only, args=(env_id, i, steps, out)) for i in range(workers)]
+    for p in processes:
+        p.start()
+    rates = [out.get() for _ in processes]
+    for p in processes:
+        p.join()
+    return float(sum(rates))
+
+
+def a3c_rate(env_id, workers, steps, settings) -> dict:
+    from a3c_course import train
+
+    result = train("a3c", env_id, n_workers=workers, seed=0, max_steps=steps, live="none",
+                   **settings)
+    return result.summary()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="ALE/Pong-v5")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=40_000, help="A3C global steps per run")
+    parser.add_argument("--bare-steps", type=int, default=4_000, help="steps per bare process")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="NAME=VALUE", help="an A3C hyperparameter, e.g. t_max=20")
+    args = parser.parse_args()
+    settings = {}
+    for text in args.settings:
+        name, _, value = text.partition("=")
+        try:
+            settings[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            settings[name] = value  # a bare word, e.g. optimizer=shared_adam
+
+    rows = []
+    for _ in range(args.repeats):
+        # Alternate the two so that a change in the machine's load hits both alike.
+        limit = bare_limit(args.env, args.workers, args.bare_steps)
+        summary = a3c_rate(args.env, args.workers, args.steps, settings)
+        frames = summary["frames_per_second"]
+        rows.append((limit, frames, summary["steps_per_second"], summary["hyperparameters"]["t_max"]))
+
+    best = max(rows, key=lambda row: row[1] / row[0])
+    table = [[f"{limit:,.0f}", f"{frames:,.0f}", f"{steps:,.0f}", t_max, f"{frames / limit:.2f}"]
+             for limit, frames, steps, t_max in rows]
+    print(f"A3C on {args.env}, {args.workers} workers, {args.steps:,} steps per run ({machine()})\n")
+    print(markdown_table(["bare limit frames/s", "A3C frames/s", "A3C agent steps/s", "t_max",
+                          "ratio"], table))
+    frames = max(row[1] for row in rows)
+    verdict = "meets" if frames >= TARGET_FRAMES_PER_SECOND else "is below"
+    print(f"\nbest A3C rate {frames:,.0f} frames/s {verdict} the target of "
+          f"{TARGET_FRAMES_PER_SECOND:,} frames/s; best ratio to the bare limit "
+          f"{best[1] / best[0]:.2f}.")
+    print(f"A target of {TARGET_FRAMES_PER_SECOND:,} frames/s needs a ratio of "
+          f"{TARGET_FRAMES_PER_SECOND / np.median([r[0] for r in rows]):.2f} on this machine "
+          "at its present load.")
+
+
+if __name__ == "__main__":
+    main()
