@@ -30,6 +30,16 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "test": dict(max_steps=600, time_limit=30,
                      env_kwargs=dict(max_num_frames_per_episode=400)),
     },
+    # 07 also times the emulator and the network alone (steps of one process), and
+    # replays an episode (agent steps, for a3c_course.watch.play_episode).
+    "pong_timing": {
+        "class": dict(max_steps=2_000),
+        "test": dict(max_steps=100),
+    },
+    "watch_pong": {
+        "class": dict(max_steps=3_000),
+        "test": dict(max_steps=40),
+    },
 }
 
 
