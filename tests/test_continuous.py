@@ -112,3 +112,34 @@ def test_the_cli_trains_a_recurrent_gaussian_policy_on_mujoco(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["env_id"] == "InvertedPendulum-v5" and summary["total_steps"] >= 600
     assert summary["hyperparameters"]["recurrent"] is True
+
+
+def test_headless_rendering_picks_an_offscreen_backend_only_without_a_display(monkeypatch):
+    from a3c_course import rendering
+
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.setattr(rendering, "has_display", lambda: True)
+    assert rendering.prepare_headless_rendering() is None
+    monkeypatch.setattr(rendering, "has_display", lambda: False)
+    assert rendering.prepare_headless_rendering() == "egl"
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")  # a user's choice is kept
+    assert rendering.prepare_headless_rendering() == "osmesa"
+
+
+# Gymnasium's half-built viewer complains again when it is garbage-collected.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_rendering_failure_is_reported_not_raised(monkeypatch):
+    from a3c_course.rendering import try_render
+
+    monkeypatch.setenv("MUJOCO_GL", "no-such-backend")
+    frame, problem = try_render("InvertedPendulum-v5")
+    assert frame is None and "MUJOCO_GL=no-such-backend" in problem and "egl" in problem
+
+
+def test_a3c_learns_to_balance_the_inverted_pendulum(no_leftover_workers):
+    # Random forces (sigma 0.69) keep the pole up for 9 steps on average, doing nothing
+    # (force 0) for 24 and never more than 43: a mean of 70 over 20 episodes needs a
+    # policy that pushes the cart under the pole. The defaults pass 95 here by 20,000 steps.
+    result = train("a3c", "InvertedPendulum-v5", n_workers=2, seed=0, max_steps=20_000,
+                   lr_anneal=False, **FAST)
+    assert result.mean_return() >= 70, result

@@ -133,3 +133,11 @@ def test_a_recurrent_agent_learns_to_remember_a_cue(no_leftover_workers):
     result = train("a3c", toy_envs.CUE_RECALL, n_workers=2, seed=0, max_steps=6_000,
                    recurrent=True, t_max=8, lr=2e-3, lr_anneal=False, **FAST)
     assert result.mean_return() >= 0.9, result
+
+
+def test_a_recurrent_agent_trains_in_a_minigrid_maze(no_leftover_workers):
+    result = train("a3c", "MiniGrid-MemoryS7-v0", n_workers=2, seed=0, max_steps=800,
+                   recurrent=True, **FAST)
+    assert result.model.spec["trunk"] == "grid" and result.model.spec["lstm_size"] == 256
+    assert result.hyperparameters.t_max == 20  # the MiniGrid family's rollouts
+    assert result.total_steps >= 800
