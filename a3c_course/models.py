@@ -137,9 +137,9 @@ def _build_trunk(spec) -> nn.Module:
 class Recurrent(nn.Module):
     """An optional LSTM between trunk and heads; the identity when ``size`` is 0.
 
-    Over a rollout of ``T`` steps it runs one cell step per observation, starting
-    from ``state``: backpropagation through time is truncated at the rollout start,
-    because the worker hands in a detached state.
+    Over a rollout of ``T`` steps it runs the cell once per observation, in order,
+    starting from ``state``: backpropagation through time is truncated at the rollout
+    start, because the worker hands in a detached state.
     """
 
     def __init__(self, in_features, size):
@@ -156,6 +156,26 @@ class Recurrent(nn.Module):
             return features, None
         if state is None:
             state = self.initial_state()
+        if len(features) == 1:  # acting: one step
+            h, c = self.cell(features, state)
+            return h, (h, c)
+        return self.sequence(features, state)
+
+    def sequence(self, features, state):
+        """``[T, in]`` features -> ``[T, size]`` outputs and the last state.
+
+        The same recurrence as calling the cell ``T`` times, computed by PyTorch's fused
+        LSTM kernel with the cell's own weights: for the 20-step rollouts of a maze its
+        forward and backward pass take about a third of the time of a Python loop.
+        """
+        h, c = state
+        weights = [self.cell.weight_ih, self.cell.weight_hh, self.cell.bias_ih, self.cell.bias_hh]
+        outputs, h, c = torch.lstm(features.unsqueeze(1), (h.unsqueeze(0), c.unsqueeze(0)),
+                                   weights, True, 1, 0.0, self.training, False, False)
+        return outputs.squeeze(1), (h.squeeze(0), c.squeeze(0))
+
+    def sequence_by_cell(self, features, state):
+        """The reference for :meth:`sequence`: one cell step at a time (tests compare them)."""
         outputs = []
         h, c = state
         for row in features.unsqueeze(1):  # one time step at a time, batch of 1

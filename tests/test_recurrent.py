@@ -141,3 +141,20 @@ def test_a_recurrent_agent_trains_in_a_minigrid_maze(no_leftover_workers):
     assert result.model.spec["trunk"] == "grid" and result.model.spec["lstm_size"] == 256
     assert result.hyperparameters.t_max == 20  # the MiniGrid family's rollouts
     assert result.total_steps >= 800
+
+
+def test_the_fused_lstm_over_a_rollout_equals_one_cell_step_at_a_time():
+    from a3c_course.models import Recurrent
+
+    torch.manual_seed(0)
+    core = Recurrent(8, 16)
+    features = torch.randn(6, 8, requires_grad=True)
+    state = (torch.randn(1, 16), torch.randn(1, 16))
+    fused, (h, c) = core(features, state)
+    looped, (h_ref, c_ref) = core.sequence_by_cell(features, state)
+    assert torch.allclose(fused, looped, atol=1e-6)
+    assert torch.allclose(h, h_ref, atol=1e-6) and torch.allclose(c, c_ref, atol=1e-6)
+    grads = torch.autograd.grad((fused.sum() + c.sum()), [features, core.cell.weight_hh])
+    grads_ref = torch.autograd.grad((looped.sum() + c_ref.sum()), [features, core.cell.weight_hh])
+    for got, want in zip(grads, grads_ref):
+        assert torch.allclose(got, want, atol=1e-5)
