@@ -21,6 +21,27 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "class": dict(max_steps=300_000, stop_at_return=475, time_limit=180),
         "test": dict(max_steps=6_000, time_limit=30),
     },
+    # -- the course notebooks, 00 to 06 (each runs in about 5 minutes in class) --------
+    "setup_check": {  # 00: a first A3C run, to see that training works here
+        "class": dict(max_steps=60_000, stop_at_return=200, time_limit=60),
+        "test": dict(max_steps=1_000, time_limit=30),
+    },
+    "q_cartpole": {  # 01, 02: one-step Q-learning and Sarsa, the same budget for both
+        "class": dict(max_steps=100_000, time_limit=100),
+        "test": dict(max_steps=1_000, time_limit=30),
+    },
+    "nstep_q_cartpole": {  # 03: n-step Q with t_max = 5 against n = 1
+        "class": dict(max_steps=100_000, time_limit=100),
+        "test": dict(max_steps=1_000, time_limit=30),
+    },
+    "entropy_corridor": {  # 05: one run of the entropy experiment (six per notebook)
+        "class": dict(max_steps=20_000, time_limit=40),
+        "test": dict(max_steps=1_000, time_limit=30),
+    },
+    "parallel_cartpole": {  # 06: one run of the speedup table (one per worker count)
+        "class": dict(max_steps=150_000, stop_at_return=195, time_limit=45),
+        "test": dict(max_steps=1_000, stop_at_return=195, time_limit=30),
+    },
     # Pong needs millions of steps to learn (hours on 2 cores: the command line's job);
     # in class, a couple of minutes show the pipeline running on real frames. Under
     # test, the emulator ends each game after 400 frames (100 agent steps), so that

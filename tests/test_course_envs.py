@@ -23,32 +23,28 @@ def play(env, actions):
     return total, outcomes, terminated, obs
 
 
-def test_the_coin_pays_at_the_door_and_ends_the_round():
-    env = TreasureCorridor(length=3, rounds=2, coin_reward=1.5)
-    total, outcomes, terminated, _ = play(env, [TAKE_COIN, TAKE_COIN])
-    assert (total, outcomes, terminated) == (3.0, ["coin", "coin"], True)
+def test_the_coin_pays_at_the_door_and_ends_the_episode():
+    env = TreasureCorridor(length=3, coin_reward=1.5)
+    assert play(env, [TAKE_COIN])[:3] == (1.5, ["coin"], True)
 
 
 def test_walking_on_length_plus_one_times_reaches_the_treasure():
-    env = TreasureCorridor(length=3, rounds=1, treasure_reward=10.0)
-    total, outcomes, terminated, _ = play(env, [WALK_ON] * 4)
-    assert (total, outcomes, terminated) == (10.0, ["treasure"], True)
+    env = TreasureCorridor(length=3, treasure_reward=10.0)
+    assert play(env, [WALK_ON] * 4)[:3] == (10.0, ["treasure"], True)
+    assert play(env, [WALK_ON] * 3)[:3] == (0.0, [], False)
 
 
 def test_the_wrong_action_in_the_corridor_is_a_pit_that_pays_nothing():
-    env = TreasureCorridor(length=3, rounds=1)
-    total, outcomes, terminated, _ = play(env, [WALK_ON, TAKE_COIN])
-    assert (total, outcomes, terminated) == (0.0, ["pit"], True)
+    env = TreasureCorridor(length=3)
+    assert play(env, [WALK_ON, TAKE_COIN])[:3] == (0.0, ["pit"], True)
 
 
-def test_observations_show_the_position_and_the_rounds_left():
-    env = TreasureCorridor(length=3, rounds=2)
+def test_observations_show_the_position_one_hot():
+    env = TreasureCorridor(length=3)
     obs, _ = env.reset(seed=0)
-    np.testing.assert_array_equal(obs, [1, 0, 0, 0, 1])
+    np.testing.assert_array_equal(obs, [1, 0, 0, 0])
     obs, *_ = env.step(WALK_ON)
-    np.testing.assert_array_equal(obs, [0, 1, 0, 0, 1])
-    obs, *_ = env.step(TAKE_COIN)
-    np.testing.assert_array_equal(obs, [1, 0, 0, 0, 0.5])
+    np.testing.assert_array_equal(obs, [0, 1, 0, 0])
 
 
 def test_it_follows_the_gymnasium_api():

@@ -118,3 +118,68 @@ def test_make_student_check_reports_stale_notebooks(tmp_path, capsys):
 def test_make_student_without_a_solutions_folder_says_where_to_run_it(tmp_path, capsys):
     assert main(["make-student", "--solutions", str(tmp_path / "nowhere")]) == 2
     assert "repository root" in capsys.readouterr().err
+
+
+# -- the course's own notebooks ------------------------------------------------------
+def test_every_solution_notebook_has_its_generated_student_notebook(tmp_path):
+    assert SOLUTION_PATHS, "no solution notebooks found"
+    copy = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS, copy)
+    make_student_notebooks(copy, tmp_path)
+    for solution in SOLUTION_PATHS:
+        committed = NOTEBOOKS / solution.name
+        assert committed.exists(), f"{committed.name} is missing: run a3c-course make-student"
+        assert committed.read_text() == (tmp_path / solution.name).read_text(), (
+            f"{committed.name} differs from what its solution generates: run a3c-course make-student")
+    generated = {p.name for p in NOTEBOOKS.glob("*.ipynb")}
+    assert generated == {p.name for p in SOLUTION_PATHS}, "a student notebook without a solution"
+
+
+@pytest.mark.parametrize("path", SOLUTION_PATHS, ids=lambda p: p.name)
+def test_solution_notebooks_are_committed_clean_and_ready_for_nbgrader(path):
+    nb = read_notebook(path)
+    assert nb == cleared(nb), (f"{path.name} holds outputs: run "
+                               "a3c-course make-student --clear-outputs")
+    assert nb == with_nbgrader_metadata(nb), f"{path.name}: run a3c-course make-student"
+
+
+def test_the_course_notebooks_hold_the_exercises_of_the_issue():
+    exercises = {}
+    for path in SOLUTION_PATHS:
+        for cell in read_notebook(path)["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if meta.get("solution"):
+                exercises[meta["grade_id"]] = path.name
+    for name in ("one_step_q_target", "epsilon_greedy", "sarsa_target", "n_step_returns",
+                 "actor_critic_loss", "entropy"):
+        assert name in exercises, f"no notebook asks for {name}"
+
+
+STUDENT_PATHS = [NOTEBOOKS / p.name for p in SOLUTION_PATHS
+                 if "BEGIN SOLUTION" in p.read_text()]
+
+
+@pytest.mark.parametrize("path", STUDENT_PATHS, ids=lambda p: p.name)
+def test_a_student_notebook_runs_to_its_stubs_and_each_check_gives_the_hint(path):
+    nbclient = pytest.importorskip("nbclient")
+    nb = json.loads(path.read_text())
+    import nbformat
+
+    nb = nbformat.reads(json.dumps(nb), as_version=4)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    checks = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        tags = cell.metadata.get("tags", [])
+        if "raises-exception" in tags and "check_" in cell.source:
+            assert errors, f"cell {index} should fail: the exercise is not written yet"
+            assert errors[0].ename == "ExerciseError", (
+                f"cell {index} crashed with {errors[0].ename}: {errors[0].evalue}")
+            assert "not implemented yet" in errors[0].evalue
+            checks += 1
+        elif "raises-exception" not in tags:
+            assert not errors, f"cell {index} failed: {errors[0].ename}: {errors[0].evalue}"
+    assert checks >= 1
