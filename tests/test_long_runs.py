@@ -3,7 +3,6 @@ the trained agent play (a GIF from the CLI, an inline animation in a notebook)."
 
 import csv
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -18,14 +17,11 @@ from a3c_course.models import build_model, model_spec
 from a3c_course.results import RunResult
 from a3c_course.watch import play_episode, show_episode
 
-from conftest import PYTHON, REPO
 
-
-def cli(*args, timeout=180):
-    done = subprocess.run([PYTHON, "-m", "a3c_course", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+def cli(*args):
+    """Run ``a3c-course ARGS`` in this process (as main() does, less its signal handler)."""
+    parsed = build_parser().parse_args([str(a) for a in args])
+    assert parsed.handler(parsed) == 0
 
 
 def progress_rows(folder):
@@ -33,22 +29,23 @@ def progress_rows(folder):
         return list(csv.DictReader(f))
 
 
-def test_a_pong_run_from_the_cli_logs_its_progress_and_resumes_where_it_stopped(tmp_path):
+def test_a_pong_run_from_the_cli_logs_its_progress_and_resumes_where_it_stopped(
+        tmp_path, capsys, no_leftover_workers):
     out = tmp_path / "pong"
-    first = cli("train", "--algo", "a3c", "--env", "ALE/Pong-v5", "--workers", "2", "--seed", "1",
-                "--max-steps", "300", "--out", str(out), "--start-method", "fork",
-                "--set", "lr=3e-4", "--set", "t_max=10")
+    cli("train", "--algo", "a3c", "--env", "ALE/Pong-v5", "--workers", "2", "--seed", "1",
+        "--max-steps", "300", "--out", out, "--start-method", "fork",
+        "--set", "lr=3e-4", "--set", "t_max=10")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["total_steps"] >= 300
     assert summary["frames_per_second"] == pytest.approx(4 * summary["steps_per_second"])
-    assert "frames/s" in first.stderr  # a progress line, as a log file gets it
+    assert "frames/s" in capsys.readouterr().err  # a progress line, as a log file gets it
     (row,) = progress_rows(out)
     assert int(row["global_step"]) == summary["total_steps"]
 
     # --resume needs neither --env nor the settings: they are the run's own.
-    second = cli("train", "--resume", str(out), "--max-steps", "600", "--out", str(out),
-                 "--start-method", "fork", "--quiet")
-    assert "frames/s" not in second.stderr
+    cli("train", "--resume", out, "--max-steps", "600", "--out", out, "--start-method", "fork",
+        "--quiet")
+    assert "frames/s" not in capsys.readouterr().err
     resumed = json.loads((out / "summary.json").read_text())
     assert resumed["start_step"] == summary["total_steps"]
     assert resumed["total_steps"] >= 600
@@ -79,8 +76,7 @@ def untrained_run(env_id, folder):
                                           ("ALE/Pong-v5", (160, 210))])
 def test_watch_plays_the_agent_and_writes_a_gif(tmp_path, env_id, size):
     folder = untrained_run(env_id, tmp_path / "run")
-    args = build_parser().parse_args(["watch", str(folder), "--max-steps", "40"])
-    assert args.handler(args) == 0
+    cli("watch", folder, "--max-steps", "40")
     with Image.open(folder / "episode.gif") as gif:
         assert gif.size == size
         assert gif.n_frames > 5  # (identical frames in a row are merged into one)
