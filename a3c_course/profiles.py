@@ -47,7 +47,7 @@ BUDGETS: dict[str, dict[str, dict]] = {
     # test, the emulator ends each game after 400 frames (100 agent steps), so that
     # a few hundred steps already log finished episodes.
     "a3c_pong": {
-        "class": dict(max_steps=100_000, time_limit=150),
+        "class": dict(max_steps=1_000_000, time_limit=150),  # (the time limit ends it)
         "test": dict(max_steps=600, time_limit=30,
                      env_kwargs=dict(max_num_frames_per_episode=400)),
     },
@@ -58,7 +58,7 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "test": dict(max_steps=100),
     },
     "watch_pong": {
-        "class": dict(max_steps=3_000),
+        "class": dict(max_steps=2_000),
         "test": dict(max_steps=40),
     },
     # 08: InvertedPendulum to 950 (median about 190k steps, 2 to 3 minutes on 2 cores;
