@@ -246,3 +246,10 @@ def test_resume_continues_the_step_count_the_model_and_the_optimizer(tiny_pong, 
     steps_before = float(before["optimizer_state"]["state"][0]["step"])
     assert float(resumed.optimizer_state["state"][0]["step"]) > steps_before
     assert load_checkpoint(tmp_path / "run")["global_step"] == resumed.total_steps
+
+
+def test_the_value_methods_train_on_pong_with_the_q_network_version(no_leftover_workers):
+    result = train("q", PONG, n_workers=2, seed=0, max_steps=200, env_kwargs=SHORT_GAMES, **FAST)
+    assert result.model.spec["head"] == "q_network" and result.model.spec["trunk"] == "atari"
+    assert result.total_steps >= 200
+    assert result.model(torch.zeros(1, 4, 84, 84, dtype=torch.uint8))[0].shape == (1, 6)
