@@ -87,8 +87,12 @@ def load_agent(source) -> Agent:
 
 
 def choose_action(agent: Agent, obs, state, action_space, *, greedy=False, epsilon=0.0,
-                  rng=None):
-    """One action of ``agent`` in observation ``obs``; returns ``(action, new_state)``."""
+                  rng=None, generator=None):
+    """One action of ``agent`` in observation ``obs``; returns ``(action, new_state)``.
+
+    ``rng`` (numpy) draws epsilon's random actions, ``generator`` (torch) the policy's
+    samples; both default to fresh, unseeded ones.
+    """
     rng = rng if rng is not None else np.random.default_rng()
     with torch.no_grad():
         head, _, state = agent.model(torch.as_tensor(np.asarray(obs)).unsqueeze(0), state)
@@ -98,11 +102,12 @@ def choose_action(agent: Agent, obs, state, action_space, *, greedy=False, epsil
         return int(head[0].argmax()), state
     if agent.head == "gaussian":
         mean, std = head
-        action = mean[0] if greedy else mean[0] + std[0] * torch.randn_like(mean[0])
+        noise = torch.randn(mean[0].shape, generator=generator)
+        action = mean[0] if greedy else mean[0] + std[0] * noise
         return np.clip(action.numpy(), action_space.low, action_space.high), state
     if greedy:
         return int(head[0].argmax()), state
-    return int(torch.multinomial(F.softmax(head[0], dim=-1), 1)), state
+    return int(torch.multinomial(F.softmax(head[0], dim=-1), 1, generator=generator)), state
 
 
 def play_episode(source, *, seed=0, max_steps=10_000, greedy=False, epsilon=0.0,
@@ -119,21 +124,21 @@ def play_episode(source, *, seed=0, max_steps=10_000, greedy=False, epsilon=0.0,
         record: keep the rendered frames (False: only the score, faster).
     """
     agent = source if isinstance(source, Agent) else load_agent(source)
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
     env = make_env(agent.env_id, seed=seed, render_mode="rgb_array" if record else None,
                    **(env_kwargs or {}))
     threads = torch.get_num_threads()
     # One observation at a time: one thread is fastest (more only wait on each other).
     torch.set_num_threads(1)
     try:
-        return _play(agent, env, max_steps, greedy, epsilon, rng, record)
+        return _play(agent, env, max_steps, greedy, epsilon, rng, generator, record)
     finally:
         torch.set_num_threads(threads)
         env.close()
 
 
-def _play(agent, env, max_steps, greedy, epsilon, rng, record) -> PlayedEpisode:
+def _play(agent, env, max_steps, greedy, epsilon, rng, generator, record) -> PlayedEpisode:
     obs, _ = env.reset()
     state = agent.model.initial_state()
     fps = env.metadata.get("render_fps") or 30
@@ -144,7 +149,7 @@ def _play(agent, env, max_steps, greedy, epsilon, rng, record) -> PlayedEpisode:
         episode.frames.append(env.render())
     for _ in range(max_steps):
         action, state = choose_action(agent, obs, state, env.action_space, greedy=greedy,
-                                      epsilon=epsilon, rng=rng)
+                                      epsilon=epsilon, rng=rng, generator=generator)
         obs, reward, terminated, truncated, info = env.step(action)
         episode.total_return += float(reward)
         episode.length += 1
