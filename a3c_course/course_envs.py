@@ -29,7 +29,7 @@ class TreasureCorridor(gym.Env):
 
     An agent that acts at random finds the treasure once in ``2 ** (length + 1)``
     episodes and the coin every other episode, so at first the coin looks better: with
-    the defaults, entering is worth 10/32 on average against a sure 1.5. That is the
+    the defaults, entering is worth 10/32 on average against a sure 2. That is the
     local optimum. A policy that settles on the coin early never walks the corridor
     again, and never learns that the treasure is worth more. The best return is
     ``treasure_reward``; always taking the coin gives ``coin_reward``.
@@ -39,7 +39,7 @@ class TreasureCorridor(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, length=4, coin_reward=1.5, treasure_reward=10.0, render_mode=None):
+    def __init__(self, length=4, coin_reward=2.0, treasure_reward=10.0, render_mode=None):
         if length < 1:
             raise ValueError(f"length must be at least 1, not {length}")
         self.length = int(length)

@@ -143,6 +143,16 @@ def test_solution_notebooks_are_committed_clean_and_ready_for_nbgrader(path):
     assert nb == with_nbgrader_metadata(nb), f"{path.name}: run a3c-course make-student"
 
 
+@pytest.mark.parametrize("path", SOLUTION_PATHS, ids=lambda p: p.name)
+def test_checked_cells_hold_the_reference_output_nbval_compares_with(path):
+    # nbval skips the comparison, silently, for a cell stored without an execution count.
+    for index, cell in enumerate(read_notebook(path)["cells"]):
+        if cell["cell_type"] == "code" and "# NBVAL_CHECK_OUTPUT" in "".join(cell["source"]):
+            assert cell["outputs"] and cell["execution_count"] is not None, (
+                f"{path.name} cell {index} is marked # NBVAL_CHECK_OUTPUT but holds no output: "
+                "execute the notebook, then run a3c-course make-student --clear-outputs")
+
+
 def test_the_course_notebooks_hold_the_exercises_of_the_issue():
     exercises = {}
     for path in SOLUTION_PATHS:
