@@ -88,7 +88,7 @@ class AtariOptions:
     """Choices for Atari environments; the defaults are the paper's preprocessing.
 
     - ``noop_max``: each episode starts with a random number (1 to ``noop_max``) of
-      "do nothing" actions, so that no two start alike (0: none);
+      "do nothing" frames, so that no two start alike (0: none);
     - ``frame_skip``: emulator frames per agent step (the action repeats; the
       observation is the max of the last two, because sprites flicker);
     - ``frame_stack``: how many of the last observations the agent sees at once;
