@@ -98,7 +98,9 @@ def test_the_continuous_family_defaults_apply_to_box_action_spaces():
 @pytest.mark.parametrize("env_id", ["Pendulum-v1", "HalfCheetah-v5"])
 def test_classic_control_and_mujoco_train_through_the_same_train(env_id, no_leftover_workers):
     result = train("a3c", env_id, n_workers=2, seed=0, max_steps=2_500, **FAST)
-    assert result.total_steps >= 2_500 and len(result.episodes) >= 2
+    # HalfCheetah's episodes are 1,000 steps, and the workers need not share the budget
+    # evenly, so one finished episode is all 2,500 steps promise.
+    assert result.total_steps >= 2_500 and len(result.episodes) >= 1
     assert all(math.isfinite(e.episode_return) for e in result.episodes)
 
 
