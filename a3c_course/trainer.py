@@ -154,7 +154,7 @@ def _plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, 
         raise ConfigError(f"{env_id} has action space {spaces.action_space}; the course handles "
                           "Discrete and Box action spaces")
     family = _family(env_id, discrete)
-    hp = default_hyperparameters(family, **hp_overrides)
+    hp = default_hyperparameters(family, algo, **hp_overrides)
     if hp.recurrent and issubclass(method, ValueMethod):
         raise ConfigError("recurrent=True is for algo='a3c'; the value-based methods use "
                           "feed-forward Q-networks, as in the paper")
