@@ -53,6 +53,9 @@ def _register_extra_envs() -> None:
         import minigrid
 
         gym.register_envs(minigrid)
+        from . import mazes  # the course's variant of the Memory maze
+
+        mazes.register()
     except ImportError:  # pragma: no cover - minigrid is a dependency
         pass
     _extra_registered = True
