@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from . import targets
 from .config import Hyperparameters
+from .fast_acting import CachedHead, sample_from_logits
 
 
 @dataclass
@@ -83,6 +84,7 @@ class ValueMethod:
         self.rng = rng if rng is not None else np.random.default_rng()
         self.final_epsilon = final_epsilon
         self.epsilon = 1.0
+        self.numpy_q = CachedHead("q")
 
     def set_global_step(self, global_step: int) -> None:
         """Anneal epsilon linearly from 1 to this worker's final value."""
@@ -91,9 +93,14 @@ class ValueMethod:
         )
 
     def act(self, model, obs, state):
-        with torch.no_grad():
-            q_values, _, state = model(obs.unsqueeze(0), state)
-        return self.fn["epsilon_greedy"](q_values[0], self.epsilon, self.rng), state
+        fast = self.numpy_q.get(model)
+        if fast is not None:  # small MLP: NumPy is ~6x faster here (see fast_acting)
+            q_values = torch.from_numpy(fast(obs.numpy()))
+        else:
+            with torch.no_grad():
+                q_values = model(obs.unsqueeze(0), state)[0][0]
+            # (state: value methods use feed-forward networks, so it stays None)
+        return self.fn["epsilon_greedy"](q_values, self.epsilon, self.rng), state
 
     @staticmethod
     def taken_q_values(model, observations, actions):
@@ -202,6 +209,8 @@ class A3C:
     def __init__(self, hp: Hyperparameters, functions=None, rng=None, final_epsilon=None):
         self.hp = hp
         self.fn = _exercise_functions(functions)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.numpy_policy = CachedHead("policy")
 
     def rollout_length(self):
         return self.hp.t_max
@@ -210,6 +219,9 @@ class A3C:
         pass
 
     def act(self, model, obs, state):
+        fast = self.numpy_policy.get(model)
+        if fast is not None:  # small MLP: NumPy is ~6x faster here (see fast_acting)
+            return sample_from_logits(fast(obs.numpy()), self.rng), state
         with torch.no_grad():
             logits, _, state = model(obs.unsqueeze(0), state)
             action = torch.multinomial(F.softmax(logits[0], dim=-1), 1)

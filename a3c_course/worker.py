@@ -169,26 +169,36 @@ class WorkerLoop:
         return self.parent.is_alive()
 
     def _train_once(self, step: int) -> None:
-        with torch.no_grad():
-            torch._foreach_copy_(self.local_params, self.shared_params)
+        """One iteration of the paper's loop: sync, act, learn, update the shared model."""
+        self._sync_local_model()
         self.method.set_global_step(step)
         rollout = self._collect_rollout(step)
         loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
-        if not math.isfinite(loss.item()):
-            raise NonFiniteLoss(
-                f"the loss became {loss.item()} at global step {step} (worker {self.worker})", step
-            )
-        self._apply_gradients(loss, step)
+        self._backward(loss, step)
+        self._update_shared_model(step)
         self.shared.step_counts[self.worker] += len(rollout)
         if self.shared.target_model is not None:
             maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
 
-    def _apply_gradients(self, loss, step):
+    def _sync_local_model(self) -> None:
+        """theta' <- theta: act and learn on a snapshot that other workers cannot change."""
+        with torch.no_grad():
+            torch._foreach_copy_(self.local_params, self.shared_params)
+
+    def _backward(self, loss, step) -> None:
+        """Gradients of the rollout's loss on the local model, their norm clipped."""
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLoss(
+                f"the loss became {value} at global step {step} (worker {self.worker})", step
+            )
         for param in self.local_params:
             param.grad = None
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.local_params, self.hp.max_grad_norm, foreach=True)
-        # Hand the local gradients to the shared parameters, and step: Hogwild, no lock.
+
+    def _update_shared_model(self, step) -> None:
+        """Hand the local gradients to the shared parameters and step: Hogwild, no lock."""
         for shared_param, local_param in zip(self.shared_params, self.local_params):
             shared_param.grad = local_param.grad
         optimizer = self.shared.optimizer
