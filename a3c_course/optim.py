@@ -20,21 +20,65 @@ import math
 
 import torch
 
+from .flat_params import flat_buffer
 
-class _SharedStateOptimizer(torch.optim.Optimizer):
-    """Common plumbing: eager, shared state; a settable learning rate."""
+
+class _SharedStateOptimizer:
+    """Common plumbing: eager, shared state; a settable learning rate; the flat fast path.
+
+    The interface is the part of ``torch.optim.Optimizer`` the trainer uses
+    (``param_groups``, ``state``, ``step``, ``zero_grad``, ``state_dict`` and
+    ``load_state_dict`` in the same format), without subclassing it: constructing a
+    ``torch.optim.Optimizer`` imports TorchDynamo, a second or more at the start of
+    every run, for a compiler the workers never use.
+
+    When the parameters are consecutive views of one flat tensor (the trainer builds
+    its shared model so, see :mod:`a3c_course.flat_params`), each statistic is
+    allocated the same way, one flat tensor with a view per parameter, and a step whose
+    gradients are flat too runs as a handful of operations on the flat tensors instead
+    of a handful per parameter. The per-parameter ``state`` and ``state_dict()`` are
+    the same either way.
+    """
 
     STATE_KEYS: tuple[str, ...] = ()
 
     def __init__(self, params, defaults):
-        super().__init__(params, defaults)
-        for group in self.param_groups:
-            for param in group["params"]:
-                state = self.state[param]
+        params = list(params)
+        if not params:
+            raise ValueError("the optimizer got an empty parameter list")
+        for param in params:
+            if not isinstance(param, torch.Tensor) or not param.is_leaf:
+                raise TypeError(f"the optimizer can only optimize leaf tensors, not {type(param)}")
+        self.defaults = dict(defaults)
+        self.param_groups = [{"params": params, **defaults}]
+        self.state = {}
+        flat_params = flat_buffer(params)
+        self.flat = None
+        if flat_params is None:
+            for param in params:
+                state = self.state[param] = {}
                 state["step"] = torch.zeros((), dtype=torch.float32)
                 for key in self.STATE_KEYS:
                     state[key] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        else:
+            statistics = {key: torch.zeros_like(flat_params) for key in self.STATE_KEYS}
+            self._use_flat_statistics(flat_params, torch.zeros(len(params)), statistics)
         self.share_memory()
+
+    def _all_params(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def _use_flat_statistics(self, flat_params, steps, statistics):
+        """Make every parameter's state views of the flat ``steps`` and ``statistics``."""
+        self.flat = {"params": flat_params, "step": steps, **statistics}
+        offset = 0
+        for index, param in enumerate(self._all_params()):
+            state = self.state.setdefault(param, {})
+            state["step"] = steps[index]
+            n = param.numel()
+            for key, flat in statistics.items():
+                state[key] = flat[offset:offset + n].view_as(param)
+            offset += n
 
     def share_memory(self):
         """Move every state tensor to shared memory (in place; idempotent)."""
@@ -45,6 +89,10 @@ class _SharedStateOptimizer(torch.optim.Optimizer):
 
     def make_statistics_private(self):
         """Give this process its own copy of the statistics (per-worker optimizer)."""
+        if self.flat is not None:
+            statistics = {key: self.flat[key].clone() for key in self.STATE_KEYS}
+            self._use_flat_statistics(self.flat["params"], self.flat["step"].clone(), statistics)
+            return self
         for state in self.state.values():
             for key, tensor in state.items():
                 state[key] = tensor.clone()
@@ -54,9 +102,33 @@ class _SharedStateOptimizer(torch.optim.Optimizer):
         for group in self.param_groups:
             group["lr"] = lr
 
-    def load_state_dict(self, state_dict):
-        super().load_state_dict(state_dict)
-        self.share_memory()  # loading replaces the state tensors with new ones
+    def zero_grad(self) -> None:
+        for param in self._all_params():
+            param.grad = None
+
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [...]}``, as ``torch.optim`` writes it."""
+        index = {param: i for i, param in enumerate(self._all_params())}
+        groups = [{**{k: v for k, v in group.items() if k != "params"},
+                   "params": [index[p] for p in group["params"]]} for group in self.param_groups]
+        state = {index[param]: dict(values) for param, values in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict) -> None:
+        """Copy saved statistics and settings into this optimizer's (shared) tensors."""
+        params = self._all_params()
+        saved_groups = state_dict["param_groups"]
+        saved_count = sum(len(group["params"]) for group in saved_groups)
+        if len(saved_groups) != len(self.param_groups) or saved_count != len(params):
+            raise ValueError(f"the saved optimizer state is for {saved_count} parameters in "
+                             f"{len(saved_groups)} groups, not {len(params)} in "
+                             f"{len(self.param_groups)}: it belongs to another model")
+        for group, saved in zip(self.param_groups, saved_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        for i, param in enumerate(params):
+            for key, value in state_dict["state"].get(i, state_dict["state"].get(str(i), {})).items():
+                if key in self.state[param]:
+                    self.state[param][key].copy_(torch.as_tensor(value))
 
     def _params_with_grads(self, group):
         params, grads, states = [], [], []
@@ -66,6 +138,15 @@ class _SharedStateOptimizer(torch.optim.Optimizer):
                 grads.append(param.grad)
                 states.append(self.state[param])
         return params, grads, states
+
+    def _flat_gradient(self, group, grads):
+        """The flat gradient, when every parameter has one and they are views of it."""
+        if self.flat is None or len(grads) != len(group["params"]):
+            return None
+        flat = flat_buffer(grads)
+        if flat is None or flat.numel() != self.flat["params"].numel():
+            return None
+        return flat
 
 
 class SharedRMSprop(_SharedStateOptimizer):
@@ -90,6 +171,10 @@ class SharedRMSprop(_SharedStateOptimizer):
             params, grads, states = self._params_with_grads(group)
             if not params:
                 continue
+            flat_grad = self._flat_gradient(group, grads)
+            if flat_grad is not None:
+                self._flat_step(group, flat_grad)
+                continue
             square_avgs = [state["square_avg"] for state in states]
             torch._foreach_add_([state["step"] for state in states], 1)
             torch._foreach_mul_(square_avgs, group["alpha"])
@@ -98,6 +183,13 @@ class SharedRMSprop(_SharedStateOptimizer):
             torch._foreach_add_(denominators, group["eps"])
             torch._foreach_addcdiv_(params, grads, denominators, value=-group["lr"])
         return loss
+
+    def _flat_step(self, group, grad):
+        flat = self.flat
+        flat["step"].add_(1)
+        square_avg = flat["square_avg"]
+        square_avg.mul_(group["alpha"]).addcmul_(grad, grad, value=1 - group["alpha"])
+        flat["params"].addcdiv_(grad, square_avg.sqrt().add_(group["eps"]), value=-group["lr"])
 
 
 class SharedAdam(_SharedStateOptimizer):
@@ -121,6 +213,10 @@ class SharedAdam(_SharedStateOptimizer):
             params, grads, states = self._params_with_grads(group)
             if not params:
                 continue
+            flat_grad = self._flat_gradient(group, grads)
+            if flat_grad is not None:
+                self._flat_step(group, flat_grad)
+                continue
             beta1, beta2 = group["betas"]
             steps = [state["step"] for state in states]
             exp_avgs = [state["exp_avg"] for state in states]
@@ -140,6 +236,17 @@ class SharedAdam(_SharedStateOptimizer):
             for param, exp_avg, denominator, step_size in zip(params, exp_avgs, denominators, step_sizes):
                 param.addcdiv_(exp_avg, denominator, value=-step_size)
         return loss
+
+    def _flat_step(self, group, grad):
+        flat = self.flat
+        beta1, beta2 = group["betas"]
+        flat["step"].add_(1)
+        t = max(float(flat["step"][0]), 1.0)  # all parameters step together here
+        flat["exp_avg"].lerp_(grad, 1 - beta1)
+        exp_avg_sq = flat["exp_avg_sq"]
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denominator = exp_avg_sq.sqrt().div_(math.sqrt(1 - beta2**t)).add_(group["eps"])
+        flat["params"].addcdiv_(flat["exp_avg"], denominator, value=-group["lr"] / (1 - beta1**t))
 
 
 OPTIMIZERS = {

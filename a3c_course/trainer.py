@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import multiprocessing
+import multiprocessing.forkserver
 import numbers
 import queue as queue_module
 import signal
@@ -44,6 +45,7 @@ from .config import HYPERPARAMETER_NAMES, RunConfig, _unknown_names_message, che
 from .envs import check_env_id, is_atari, is_minigrid, read_spaces
 from .errors import ConfigError, NonFiniteLossError, WorkerError
 from .models import build_model, model_spec
+from .flat_params import flatten_parameters
 from .optim import build_optimizer
 from .progress import make_monitor
 from .results import SOLVE_WINDOW, Episode, RunResult, read_episodes
@@ -109,6 +111,10 @@ def train(
     """
     plan = _plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit,
                  start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
+    if plan.context.get_start_method() == "forkserver":
+        # Start the fork server now: it imports torch and the worker (a second or two)
+        # while this process builds the shared model, instead of after it.
+        multiprocessing.forkserver.ensure_running()
     monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
                            stop_at_return=stop_at_return, title=f"{algo} on {env_id}")
     return _Run(plan, monitor).execute()
@@ -304,6 +310,9 @@ class _Run:
         plan, config, hp = self.plan, self.config, self.config.hyperparameters
         torch.manual_seed(config.seed)
         model = build_model(config.model_spec)
+        # The shared weights as views of one flat tensor: the workers' sync and the
+        # optimizer's step then run on it at once (see flat_params).
+        flatten_parameters(model)
         checkpoint = plan.checkpoint
         if checkpoint:
             model.load_state_dict(checkpoint["model_state"])

@@ -32,6 +32,7 @@ import torch
 from .algorithms import Rollout, algorithm_class
 from .config import RunConfig
 from .envs import make_env, observation_to_array
+from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from .models import build_model
 
 # Messages a worker sends to the parent on the results queue.
@@ -47,7 +48,8 @@ class SharedState:
     """What the parent allocates in shared memory before the workers start."""
 
     model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: object
+    """A :mod:`a3c_course.optim` optimizer over ``model``'s parameters."""
     target_model: torch.nn.Module | None
     step_counts: torch.Tensor
     """int64 ``[n_workers + 1]``: slot ``i`` counts worker ``i``'s steps; the last, earlier runs'."""
@@ -139,8 +141,13 @@ class WorkerLoop:
             self.hp, functions, np.random.default_rng(seed), final_epsilon
         )
         self.local_model = build_model(config.model_spec)
+        # One flat tensor behind the local weights and one behind their gradients, so
+        # that syncing, zeroing and clipping are an operation each (see flat_params).
+        self.local_flat = flatten_parameters(self.local_model)
+        self.local_grad = flatten_gradients(self.local_model)
         self.local_params = list(self.local_model.parameters())
         self.shared_params = list(shared.model.parameters())
+        self.shared_flat = flat_buffer(self.shared_params)  # None for a model built by hand
         if self.hp.optimizer == "rmsprop":
             shared.optimizer.make_statistics_private()
         self.lives = None  # Atari lives left, to notice the loss of one
@@ -183,7 +190,10 @@ class WorkerLoop:
     def _sync_local_model(self) -> None:
         """theta' <- theta: act and learn on a snapshot that other workers cannot change."""
         with torch.no_grad():
-            torch._foreach_copy_(self.local_params, self.shared_params)
+            if self.shared_flat is not None:
+                self.local_flat.copy_(self.shared_flat)
+            else:
+                torch._foreach_copy_(self.local_params, self.shared_params)
 
     def _backward(self, loss, step) -> None:
         """Gradients of the rollout's loss on the local model, their norm clipped."""
@@ -192,13 +202,19 @@ class WorkerLoop:
             raise NonFiniteLoss(
                 f"the loss became {value} at global step {step} (worker {self.worker})", step
             )
-        for param in self.local_params:
-            param.grad = None
+        self.local_grad.zero_()  # not grad = None: backward() then adds into the flat views
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.local_params, self.hp.max_grad_norm, foreach=True)
+        # The norm of the flat gradient is the global norm over all parameters; rescale
+        # it to at most max_grad_norm (what clip_grad_norm_ does, on one tensor).
+        norm = torch.linalg.vector_norm(self.local_grad)
+        self.local_grad.mul_(torch.clamp(self.hp.max_grad_norm / (norm + 1e-6), max=1.0))
 
     def _update_shared_model(self, step) -> None:
-        """Hand the local gradients to the shared parameters and step: Hogwild, no lock."""
+        """Hand the local gradients to the shared parameters and step: Hogwild, no lock.
+
+        The gradients are views of one flat tensor, and so are the shared parameters
+        of a trained model: the optimizer then steps on the flat tensors at once.
+        """
         for shared_param, local_param in zip(self.shared_params, self.local_params):
             shared_param.grad = local_param.grad
         optimizer = self.shared.optimizer
