@@ -13,6 +13,16 @@ from a3c_course import train
 from common import machine, markdown_table
 
 
+def measure_rates(workers=(1, 2), steps=200_000, repeats=2, algo="a3c", env_id="CartPole-v1"):
+    """``{n_workers: [steps/s of each repeat]}``, the configurations alternating."""
+    rates = {}
+    for _ in range(repeats):
+        for n in workers:
+            result = train(algo, env_id, n_workers=n, seed=0, max_steps=steps, live="none")
+            rates.setdefault(n, []).append(result.steps_per_second)
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -21,12 +31,7 @@ def main():
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    rates = {}
-    for _ in range(args.repeats):
-        for n in args.workers:
-            result = train(args.algo, args.env, n_workers=n, seed=0, max_steps=args.steps,
-                           live="none")
-            rates.setdefault(n, []).append(result.steps_per_second)
+    rates = measure_rates(args.workers, args.steps, args.repeats, args.algo, args.env)
     base = max(rates[args.workers[0]])
     rows = [[n, f"{max(r):,.0f}", f"{max(r) / base:.2f}x"] for n, r in rates.items()]
     print(f"{args.algo} on {args.env}, {args.steps:,} steps, best of {args.repeats} ({machine()})\n")
