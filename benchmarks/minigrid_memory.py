@@ -1,9 +1,10 @@
 """Memory in a maze: recurrent A3C against feed-forward A3C on a MiniGrid Memory task.
 
     python benchmarks/minigrid_memory.py [--env MiniGrid-MemoryS11FacingCue-v0]
-        [--workers 2] [--seed 0] [--steps 200000] [--max-steps 2000000]
-        [--random-split] [--set lr=1e-3 ...] [--keep DIR] [--plot docs/minigrid_memory.png] [--csv FILE]
-    python benchmarks/minigrid_memory.py --from RUN_DIR [RUN_DIR ...] --plot FILE
+        [--workers 2] [--seed 0] [--steps 520000] [--max-steps 2000000]
+        [--env-kwarg random_split=True ...] [--set lr=1e-3 ...] [--keep DIR]
+        [--plot docs/minigrid_memory.png] [--csv notebooks/data/minigrid_memory.csv]
+    python benchmarks/minigrid_memory.py --from RUN_DIR [RUN_DIR ...] [--plot FILE]
 
 Trains twice, one run after the other, with the same seed and budget: once with an
 LSTM after the trunk (``recurrent=True``), once without. Each run has the learning-rate
@@ -11,9 +12,10 @@ schedule of a ``max_steps`` budget (the issue's 2,000,000 steps, over which the 
 falls to 0) and is stopped after ``--steps`` global steps. It prints a Markdown table
 (final mean return, the step at which the mean of 100 episodes first reached 0.8);
 ``--plot`` draws both learning curves on one figure, and ``--csv`` writes them, every
-2,000 steps, for notebook 9 to show beside its shorter live runs. ``--from`` reads run
-folders written earlier (by ``--keep``, ``a3c-course train --out`` or
-``RunResult.save``) instead of training.
+2,000 steps, for notebook 9 to show beside its shorter live runs. ``--env-kwarg``
+changes the maze (``a3c_course/mazes.py``: ``random_split``, ``start_x``, ``size``).
+``--from`` reads run folders written earlier (by ``--keep``, ``a3c-course train
+--out`` or ``RunResult.save``) instead of training.
 
 At the split of the Memory maze the cue is out of sight and the view is the same
 whichever it was, so an agent without memory is right half the time: its mean return
@@ -55,17 +57,22 @@ class StopAfter(Monitor):
 
 
 def train_and_save(recurrent, args, out):
-    settings = dict(kv.split("=", 1) for kv in args.settings)
-    settings = {name: _number(value) for name, value in settings.items()}
+    settings, env_kwargs = _pairs(args.settings), _pairs(args.env_kwargs)
     result = train("a3c", args.env, n_workers=args.workers, seed=args.seed,
                    max_steps=args.max_steps, live=StopAfter(args.steps),
-                   recurrent=recurrent,
-                   env_kwargs=dict(random_split=True) if args.random_split else None, **settings)
+                   recurrent=recurrent, env_kwargs=env_kwargs, **settings)
     print(f"{'recurrent' if recurrent else 'feed-forward'}: {result}", file=sys.stderr, flush=True)
     return result.save(out)
 
 
-def _number(text):
+def _pairs(texts):
+    """["lr=1e-3", "random_split=True"] -> {"lr": 0.001, "random_split": True}."""
+    return {name: _value(value) for name, value in (text.split("=", 1) for text in texts)}
+
+
+def _value(text):
+    if text in ("True", "False"):
+        return text == "True"
     for kind in (int, float):
         try:
             return kind(text)
@@ -119,12 +126,13 @@ def main():
     parser.add_argument("--env", default=DEFAULT_ENV)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=200_000,
+    parser.add_argument("--steps", type=int, default=520_000,
                         help="global steps after which each run stops")
     parser.add_argument("--max-steps", type=int, default=2_000_000,
                         help="the budget whose schedule the learning rate follows")
-    parser.add_argument("--random-split", action="store_true",
-                        help="FacingCue only: MiniGrid's random order of the objects at the split")
+    parser.add_argument("--env-kwarg", dest="env_kwargs", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="for the maze, e.g. random_split=True, start_x=4, size=7 (repeatable)")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         metavar="NAME=VALUE", help="a hyperparameter for both runs (repeatable)")
     parser.add_argument("--keep", metavar="DIR", help="keep the run folders in DIR")
