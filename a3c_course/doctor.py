@@ -44,7 +44,7 @@ PACKAGES = (
 ENVIRONMENTS = (
     ("CartPole-v1", "every notebook", INSTALL),
     ("ALE/Pong-v5", "07_atari", 'python -m pip install "ale-py>=0.9" (it ships the game ROMs)'),
-    ("MiniGrid-MemoryS7-v0", "09_memory_and_mazes", "python -m pip install minigrid"),
+    ("MiniGrid-MemoryS11FacingCue-v0", "09_memory_mazes", "python -m pip install minigrid"),
     ("InvertedPendulum-v5", "08_continuous_control", 'python -m pip install "gymnasium[mujoco]"'),
 )
 
