@@ -3,7 +3,8 @@
 In MiniGrid's Memory mazes the start room holds a cue (a key or a ball) and the split
 at the corridor's end holds a key and a ball, one above and one below in a random
 order; the agent scores by stepping next to the one that matches the cue. With two
-workers, ``MiniGrid-MemoryS7-v0`` does not show memory well, for three reasons:
+workers, recurrent A3C stayed at chance on ``MiniGrid-MemoryS7-v0`` (a mean return of
+0.48 over the last 100 episodes after 539,000 steps), for three reasons:
 
 - the agent starts somewhere in the start room's corridor facing the exit, so in three
   starts out of four the cue is behind it and it must first learn to turn round and
