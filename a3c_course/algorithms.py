@@ -233,12 +233,17 @@ class A3C:
         returns = self.fn["n_step_returns"](
             rollout.reward_tensor(), values[-1].detach(), rollout.terminated, self.hp.gamma
         )
-        # The entropy bonus is added here, with the ``entropy`` function, so that a
-        # student's ``actor_critic_loss`` and ``entropy`` can each be swapped in alone.
+        # A student's own ``entropy`` must be the one in the bonus, whichever
+        # ``actor_critic_loss`` runs: then the loss gets beta = 0 and the bonus is added
+        # here. Otherwise the loss's own entropy term carries it, computed once, not twice.
+        own_entropy = self.fn["entropy"] is not targets.entropy
         total, _, _, _ = self.fn["actor_critic_loss"](
-            logits[:-1], values[:-1], rollout.action_tensor(), returns, 0.0, self.hp.value_coef
+            logits[:-1], values[:-1], rollout.action_tensor(), returns,
+            0.0 if own_entropy else self.hp.entropy_beta, self.hp.value_coef,
         )
-        return total - self.hp.entropy_beta * self.fn["entropy"](logits[:-1]).sum()
+        if own_entropy:
+            total = total - self.hp.entropy_beta * self.fn["entropy"](logits[:-1]).sum()
+        return total
 
 
 class GaussianA3C(A3C):

@@ -111,12 +111,12 @@ def train(
     """
     plan = _plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit,
                  start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
-    if plan.context.get_start_method() == "forkserver":
-        # Start the fork server now: it imports torch and the worker (a second or two)
-        # while this process builds the shared model, instead of after it.
-        multiprocessing.forkserver.ensure_running()
     monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
                            stop_at_return=stop_at_return, title=f"{algo} on {env_id}")
+    if plan.context.get_start_method() == "forkserver":
+        # Every input is checked: start the fork server now. It imports torch and the
+        # worker (a second or two) while this process builds the shared model.
+        multiprocessing.forkserver.ensure_running()
     return _Run(plan, monitor).execute()
 
 
