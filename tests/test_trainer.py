@@ -154,7 +154,9 @@ def test_sigint_to_the_whole_process_group_stops_within_seconds_and_writes_the_r
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert len(pids) == 2
-    assert stopped_in < 5.0, f"took {stopped_in:.1f}s to stop"
+    # Stop the workers, write the run folder, exit: well within this on a quiet machine; the
+    # margin is for a machine busy with other jobs, where 5 s was once not enough.
+    assert stopped_in < 10.0, f"took {stopped_in:.1f}s to stop"
     assert not wait_until_gone(pids, timeout=1.0)
     assert process.returncode == 130, process.stderr.read().decode()
     summary = json.loads((out / "summary.json").read_text())
