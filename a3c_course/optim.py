@@ -139,6 +139,27 @@ class _SharedStateOptimizer:
                 states.append(self.state[param])
         return params, grads, states
 
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Apply each parameter's ``.grad``: on the flat tensors at once where they are flat."""
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            params, grads, states = self._params_with_grads(group)
+            if not params:
+                continue
+            flat_grad = self._flat_gradient(group, grads)
+            if flat_grad is not None:
+                self._flat_step(group, flat_grad)
+            else:
+                self._per_parameter_step(group, params, grads, states)
+        return loss
+
+    def _flat_step(self, group, grad):
+        raise NotImplementedError
+
+    def _per_parameter_step(self, group, params, grads, states):
+        raise NotImplementedError
+
     def _flat_gradient(self, group, grads):
         """The flat gradient, when every parameter has one and they are views of it."""
         if self.flat is None or len(grads) != len(group["params"]):
@@ -164,25 +185,14 @@ class SharedRMSprop(_SharedStateOptimizer):
     def __init__(self, params, lr=7e-4, alpha=0.99, eps=1e-5):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            params, grads, states = self._params_with_grads(group)
-            if not params:
-                continue
-            flat_grad = self._flat_gradient(group, grads)
-            if flat_grad is not None:
-                self._flat_step(group, flat_grad)
-                continue
-            square_avgs = [state["square_avg"] for state in states]
-            torch._foreach_add_([state["step"] for state in states], 1)
-            torch._foreach_mul_(square_avgs, group["alpha"])
-            torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - group["alpha"])
-            denominators = torch._foreach_sqrt(square_avgs)
-            torch._foreach_add_(denominators, group["eps"])
-            torch._foreach_addcdiv_(params, grads, denominators, value=-group["lr"])
-        return loss
+    def _per_parameter_step(self, group, params, grads, states):
+        square_avgs = [state["square_avg"] for state in states]
+        torch._foreach_add_([state["step"] for state in states], 1)
+        torch._foreach_mul_(square_avgs, group["alpha"])
+        torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - group["alpha"])
+        denominators = torch._foreach_sqrt(square_avgs)
+        torch._foreach_add_(denominators, group["eps"])
+        torch._foreach_addcdiv_(params, grads, denominators, value=-group["lr"])
 
     def _flat_step(self, group, grad):
         flat = self.flat
@@ -206,36 +216,25 @@ class SharedAdam(_SharedStateOptimizer):
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            params, grads, states = self._params_with_grads(group)
-            if not params:
-                continue
-            flat_grad = self._flat_gradient(group, grads)
-            if flat_grad is not None:
-                self._flat_step(group, flat_grad)
-                continue
-            beta1, beta2 = group["betas"]
-            steps = [state["step"] for state in states]
-            exp_avgs = [state["exp_avg"] for state in states]
-            exp_avg_sqs = [state["exp_avg_sq"] for state in states]
-            torch._foreach_add_(steps, 1)
-            torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
-            torch._foreach_mul_(exp_avg_sqs, beta2)
-            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
-            # Another worker may bump a step between these lines; the bias
-            # correction only needs to be about right.
-            counts = [max(float(step), 1.0) for step in steps]
-            step_sizes = [group["lr"] / (1 - beta1**t) for t in counts]
-            root_bias = [math.sqrt(1 - beta2**t) for t in counts]
-            denominators = torch._foreach_sqrt(exp_avg_sqs)
-            torch._foreach_div_(denominators, root_bias)
-            torch._foreach_add_(denominators, group["eps"])
-            for param, exp_avg, denominator, step_size in zip(params, exp_avgs, denominators, step_sizes):
-                param.addcdiv_(exp_avg, denominator, value=-step_size)
-        return loss
+    def _per_parameter_step(self, group, params, grads, states):
+        beta1, beta2 = group["betas"]
+        steps = [state["step"] for state in states]
+        exp_avgs = [state["exp_avg"] for state in states]
+        exp_avg_sqs = [state["exp_avg_sq"] for state in states]
+        torch._foreach_add_(steps, 1)
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        # Another worker may bump a step between these lines; the bias
+        # correction only needs to be about right.
+        counts = [max(float(step), 1.0) for step in steps]
+        step_sizes = [group["lr"] / (1 - beta1**t) for t in counts]
+        root_bias = [math.sqrt(1 - beta2**t) for t in counts]
+        denominators = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denominators, root_bias)
+        torch._foreach_add_(denominators, group["eps"])
+        for param, exp_avg, denominator, step_size in zip(params, exp_avgs, denominators, step_sizes):
+            param.addcdiv_(exp_avg, denominator, value=-step_size)
 
     def _flat_step(self, group, grad):
         flat = self.flat

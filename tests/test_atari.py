@@ -1,10 +1,7 @@
 """Atari: the paper's preprocessing, reward clipping, the network with its LSTM variant,
 checkpoints, resume, and a tiny Pong run under the test profile."""
 
-import queue
 import shutil
-import threading
-import time
 
 import cv2
 import gymnasium as gym
@@ -18,7 +15,7 @@ from a3c_course.config import RunConfig, default_hyperparameters
 from a3c_course.envs import AtariOptions, ConfigError, make_env, read_spaces
 from a3c_course.models import build_model, model_spec
 from a3c_course.optim import build_optimizer
-from a3c_course.worker import SharedState, WorkerLoop
+from in_process import in_process_worker_loop
 
 PONG = "ALE/Pong-v5"
 # The emulator ends each game after this many frames (ALE's own option): short
@@ -47,19 +44,7 @@ def worker_loop(env_id, env_kwargs=None, **settings):
     config = RunConfig(algo="a3c", env_id=env_id, n_workers=1, seed=0, max_steps=10**6,
                        hyperparameters=hp, model_spec=spec, env_kwargs=env_kwargs,
                        frames_per_step=spaces.frames_per_step)
-    torch.manual_seed(0)
-    model = build_model(spec)
-    shared = SharedState(
-        model=model,
-        optimizer=build_optimizer(hp.optimizer, model.parameters(), hp.lr, hp.rmsprop_alpha,
-                                  hp.rmsprop_eps),
-        target_model=None, step_counts=torch.zeros(2, dtype=torch.int64),
-        target_syncs=torch.zeros(1, dtype=torch.int64), stop=threading.Event(),
-        queue=queue.Queue(), start_time=time.time())
-    loop = WorkerLoop(0, config, shared, {}, None)
-    obs, _ = loop.env.reset()  # what run() does before its first iteration
-    loop.obs, loop.state, loop.pending_action = obs, loop.local_model.initial_state(), None
-    return loop
+    return in_process_worker_loop(config)
 
 
 def play_until_a_game_ends(loop, max_rollouts=200):

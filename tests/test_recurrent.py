@@ -1,10 +1,6 @@
 """Recurrent A3C: an LSTM after the trunk, its state carried across rollouts and reset
 at episode end, with backpropagation truncated at each rollout's start."""
 
-import queue
-import threading
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -14,8 +10,7 @@ from a3c_course import ConfigError, train
 from a3c_course.config import RunConfig, default_hyperparameters
 from a3c_course.envs import read_spaces
 from a3c_course.models import build_model, model_spec
-from a3c_course.optim import build_optimizer
-from a3c_course.worker import SharedState, WorkerLoop
+from in_process import in_process_worker_loop
 
 FAST = dict(live="none", start_method="fork")
 
@@ -31,22 +26,7 @@ def worker_loop(env_id, algo="a3c", **settings):
                       hp.recurrent)
     config = RunConfig(algo=algo, env_id=env_id, n_workers=1, seed=0, max_steps=10_000,
                        hyperparameters=hp, model_spec=spec)
-    torch.manual_seed(0)
-    model = build_model(spec)
-    shared = SharedState(
-        model=model,
-        optimizer=build_optimizer(hp.optimizer, model.parameters(), hp.lr, hp.rmsprop_alpha,
-                                  hp.rmsprop_eps),
-        target_model=None, step_counts=torch.zeros(2, dtype=torch.int64),
-        target_syncs=torch.zeros(1, dtype=torch.int64), stop=threading.Event(),
-        queue=queue.Queue(), start_time=time.time())
-    loop = WorkerLoop(0, config, shared, {}, None)
-    # What run() does before its first iteration.
-    obs, _ = loop.env.reset()
-    loop.obs = obs
-    loop.state = loop.local_model.initial_state()
-    loop.pending_action = None
-    return loop
+    return in_process_worker_loop(config)
 
 
 def lstm_state_after(model, observations):
