@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, required=True, metavar="M",
                        help="budget of global steps (summed over workers)")
     train.add_argument("--stop-at-return", type=float, metavar="R",
-                       help="stop when the mean return of the last 20 episodes reaches R")
+                       help="stop when the mean return of the last 20 episodes reaches R "
+                            "(with --resume: the run's own)")
     train.add_argument("--time-limit", type=float, metavar="SECONDS")
     train.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
     train.add_argument("--resume", metavar="DIR",
@@ -149,9 +150,14 @@ def _train(args) -> int:
     env_kwargs = {}
     if args.repeat_action_probability is not None:
         env_kwargs["repeat_action_probability"] = args.repeat_action_probability
+    stop_at_return = args.stop_at_return
+    if stop_at_return is None and args.resume is not None:
+        from .resume import saved_stop_at_return
+
+        stop_at_return = saved_stop_at_return(args.resume)  # the run's own goal
     try:
         result = train(
-            max_steps=args.max_steps, stop_at_return=args.stop_at_return,
+            max_steps=args.max_steps, stop_at_return=stop_at_return,
             time_limit=args.time_limit, start_method=args.start_method,
             live=_monitor(args, run), resume=args.resume, save_to=args.out,
             checkpoint_every=args.checkpoint_every * 60, env_kwargs=env_kwargs, **run,

@@ -13,12 +13,15 @@ long run continues exactly as it began (same optimizer, learning rate schedule,
     result = train(**args, max_steps=10_000_000, resume="runs/pong", save_to="runs/pong")
 
 ``a3c-course train --resume DIR`` does the same: ``--env``, ``--algo``, ``--workers``,
-``--seed`` and every hyperparameter default to the run's own; ``--set`` overrides one.
+``--seed``, ``--stop-at-return`` and every hyperparameter default to the run's own;
+``--set`` overrides one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 from .checkpoint import load_checkpoint
 from .config import Hyperparameters
@@ -53,6 +56,15 @@ def resume_arguments(folder, algo=None, env_id=None, n_workers=None, seed=None,
     arguments.update(hyperparameters)
     arguments.update(settings or {})
     return arguments
+
+
+def saved_stop_at_return(folder) -> float | None:
+    """The ``stop_at_return`` the run in ``folder`` was started with (its summary.json)."""
+    folder = Path(folder)
+    summary = (folder if folder.is_dir() else folder.parent) / "summary.json"
+    if not summary.exists():
+        return None
+    return json.loads(summary.read_text()).get("stop_at_return")
 
 
 def checkpoint_step(folder) -> int:

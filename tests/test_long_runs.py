@@ -56,6 +56,17 @@ def test_a_pong_run_from_the_cli_logs_its_progress_and_resumes_where_it_stopped(
         summary["total_steps"], resumed["total_steps"]]
 
 
+def test_resume_keeps_the_runs_goal_unless_given_again(tmp_path, no_leftover_workers):
+    out = tmp_path / "cartpole"
+    common = ("--out", out, "--start-method", "fork", "--quiet")
+    cli("train", "--env", "CartPole-v1", "--max-steps", "300", "--stop-at-return", "600", *common)
+    cli("train", "--resume", out, "--max-steps", "600", *common)
+    assert json.loads((out / "summary.json").read_text())["stop_at_return"] == 600
+    cli("train", "--resume", out, "--max-steps", "900", "--stop-at-return", "20", *common)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stop_at_return"] == 20 and summary["stop_reason"] == "solved"
+
+
 def test_train_without_an_env_asks_for_one():
     args = build_parser().parse_args(["train", "--max-steps", "10", "--out", "nowhere"])
     with pytest.raises(ConfigError, match="--env is required"):
