@@ -97,9 +97,8 @@ class ValueMethod:
         if fast is not None:  # small MLP: NumPy is ~6x faster here (see fast_acting)
             q_values = torch.from_numpy(fast(obs.numpy()))
         else:
-            with torch.no_grad():
+            with torch.no_grad():  # Q-networks are feed-forward: the state stays None
                 q_values = model(obs.unsqueeze(0), state)[0][0]
-            # (state: value methods use feed-forward networks, so it stays None)
         return self.fn["epsilon_greedy"](q_values, self.epsilon, self.rng), state
 
     @staticmethod

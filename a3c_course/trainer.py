@@ -44,8 +44,8 @@ from .checkpoint import load_checkpoint
 from .config import HYPERPARAMETER_NAMES, RunConfig, _unknown_names_message, check_range, default_hyperparameters
 from .envs import check_env_id, is_atari, is_minigrid, read_spaces
 from .errors import ConfigError, NonFiniteLossError, WorkerError
-from .models import build_model, model_spec
 from .flat_params import flatten_parameters
+from .models import build_model, model_spec
 from .optim import build_optimizer
 from .progress import make_monitor
 from .results import SOLVE_WINDOW, Episode, RunResult, read_episodes
