@@ -13,7 +13,8 @@ rollout     the rest of collecting a rollout (arrays, bookkeeping)
 sync        copying the shared weights into the local model
 loss        the batched forward pass of the rollout and its loss
 backward    backpropagation and gradient-norm clipping
-update      handing the gradients to the shared model and the optimizer step
+hand-over   handing the gradients to the shared model (and the annealed learning rate)
+optimizer   the shared optimizer's step (RMSProp statistics and weights, in shared memory)
 queue       sending finished episodes to the parent
 other       the rest of the loop (step counter, target network, checks)
 ==========  ==============================================================
@@ -73,6 +74,7 @@ def profiled_loop(algo, env_id, steps, settings):
     loop.method.act = phases.wrap("act", loop.method.act)
     loop.method.loss = phases.wrap("loss", loop.method.loss)
     shared.queue.put = phases.wrap("queue", shared.queue.put)
+    shared.optimizer.step = phases.wrap("optimizer", shared.optimizer.step)
     for name in ("_sync_local_model", "_collect_rollout", "_backward", "_update_shared_model"):
         setattr(loop, name, phases.wrap(name, getattr(loop, name)))
     start = clock()
@@ -87,7 +89,8 @@ def profiled_loop(algo, env_id, steps, settings):
         "sync": s["_sync_local_model"],
         "loss": s["loss"],
         "backward": s["_backward"],
-        "update": s["_update_shared_model"],
+        "hand-over": s["_update_shared_model"] - s["optimizer"],
+        "optimizer": s["optimizer"],
         "queue": s["queue"],
     }
     breakdown["other"] = total - sum(breakdown.values())
