@@ -20,7 +20,6 @@ to the bare limit that this loop could reach.
 """
 
 import argparse
-import ast
 import cProfile
 import pstats
 import time
@@ -33,7 +32,7 @@ from a3c_course.progress import Monitor
 from a3c_course.trainer import _plan, _Run
 from a3c_course.worker import WorkerLoop
 
-from common import machine, markdown_table
+from common import machine, markdown_table, parse_settings
 
 PHASES = ("emulator", "act", "loss", "backward", "clip", "optimizer", "weight copy")
 
@@ -85,13 +84,7 @@ def main():
                         metavar="NAME=VALUE", help="a hyperparameter, e.g. t_max=20")
     parser.add_argument("--cprofile", action="store_true", help="also print cProfile's top 20")
     args = parser.parse_args()
-    settings = {}
-    for text in args.settings:
-        name, _, value = text.partition("=")
-        try:
-            settings[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            settings[name] = value
+    settings = parse_settings(args.settings)
 
     torch.set_num_threads(1)
     loop = in_process_worker("a3c", args.env, args.steps, settings)

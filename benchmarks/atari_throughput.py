@@ -22,14 +22,13 @@ changes much less. ``benchmarks/atari_profile.py`` shows where a worker's time g
 """
 
 import argparse
-import ast
 import multiprocessing
 import time
 
 import numpy as np
 import torch
 
-from common import machine, markdown_table
+from common import machine, markdown_table, parse_settings
 
 TARGET_FRAMES_PER_SECOND = 3_000
 
@@ -94,13 +93,7 @@ def main():
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         metavar="NAME=VALUE", help="an A3C hyperparameter, e.g. t_max=20")
     args = parser.parse_args()
-    settings = {}
-    for text in args.settings:
-        name, _, value = text.partition("=")
-        try:
-            settings[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            settings[name] = value  # a bare word, e.g. optimizer=shared_adam
+    settings = parse_settings(args.settings)
 
     rows = []
     for _ in range(args.repeats):

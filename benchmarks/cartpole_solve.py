@@ -7,26 +7,14 @@ and prints a Markdown table of solve times and steps with their medians.
 """
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import machine, markdown_table, median
+from common import machine, markdown_table, median, train_with_cli
 
 
 def run(seed, workers, out):
-    start = time.time()
-    subprocess.run(
-        [sys.executable, "-m", "a3c_course", "train", "--algo", "a3c", "--env", "CartPole-v1",
-         "--workers", str(workers), "--seed", str(seed), "--max-steps", "500000",
-         "--stop-at-return", "475", "--out", str(out), "--quiet"],
-        check=True, stdout=subprocess.DEVNULL)
-    summary = json.loads((Path(out) / "summary.json").read_text())
-    summary["process_seconds"] = time.time() - start
-    return summary
+    return train_with_cli("CartPole-v1", workers, seed, 500_000, 475, out)
 
 
 def main():

@@ -11,31 +11,18 @@ The acceptance criterion is 950 within 400,000 steps for most seeds.
 """
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import machine, markdown_table, median
+from common import machine, markdown_table, median, train_with_cli
 
 ENV_ID = "InvertedPendulum-v5"
 TARGET = 950
 
 
 def run(seed, args, out):
-    command = [sys.executable, "-m", "a3c_course", "train", "--algo", "a3c", "--env", ENV_ID,
-               "--workers", str(args.workers), "--seed", str(seed),
-               "--max-steps", str(args.max_steps), "--stop-at-return", str(TARGET),
-               "--out", str(out), "--quiet"]
-    for setting in args.settings:
-        command += ["--set", setting]
-    start = time.time()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    summary = json.loads((Path(out) / "summary.json").read_text())
-    summary["process_seconds"] = time.time() - start
-    return summary
+    return train_with_cli(ENV_ID, args.workers, seed, args.max_steps, TARGET, out, args.settings)
 
 
 def main():

@@ -156,7 +156,7 @@ def main():
     runs = [(f"{r[0]} ({Path(f).name})" if kinds.count(r[0]) > 1 else r[0], *r[1:])
             for r, f in zip(runs, folders)]
     print(markdown_table(["agent", "run", "env", "steps", "seconds", "steps/s",
-                          f"final mean return", f"mean of {WINDOW} >= {TARGET} at (step)"],
+                          "final mean return", f"mean of {WINDOW} >= {TARGET} at (step)"],
                          [run[-1] for run in runs]))
     if args.plot:
         plot(runs, args.plot)

@@ -35,7 +35,7 @@ from pathlib import Path
 import memory_rss
 import worker_loop_profile
 import worker_scaling
-from common import machine, markdown_table, median
+from common import machine, markdown_table, median, train_with_cli
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -57,13 +57,10 @@ def timed(command):
 
 
 def ours(seed, workers, budget, tmp):
-    out = Path(tmp) / f"a3c-{workers}w-{seed}"
-    seconds = timed([sys.executable, "-m", "a3c_course", "train", "--algo", "a3c",
-                     "--env", "CartPole-v1", "--workers", str(workers), "--seed", str(seed),
-                     "--max-steps", str(budget["solve_max_steps"]),
-                     "--stop-at-return", str(budget["stop_at"]), "--out", str(out), "--quiet"])
-    summary = json.loads((out / "summary.json").read_text())
-    return {"seconds": seconds, "solved": summary["solved"], "step": summary["solved_at_step"]}
+    summary = train_with_cli("CartPole-v1", workers, seed, budget["solve_max_steps"],
+                             budget["stop_at"], Path(tmp) / f"a3c-{workers}w-{seed}", cwd=HERE)
+    return {"seconds": summary["process_seconds"], "solved": summary["solved"],
+            "step": summary["solved_at_step"]}
 
 
 def sb3(seed, budget, tmp):
