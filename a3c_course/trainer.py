@@ -22,7 +22,6 @@ import copy
 import math
 import multiprocessing
 import multiprocessing.forkserver
-import numbers
 import queue as queue_module
 import signal
 import sys

@@ -10,7 +10,6 @@ import torch
 
 import toy_envs
 from a3c_course import ConfigError, train
-from a3c_course.algorithms import GaussianA3C
 from a3c_course.config import FAMILY_DEFAULTS, default_hyperparameters
 from a3c_course.envs import read_spaces
 from a3c_course.models import GaussianActorCritic, build_model, model_spec

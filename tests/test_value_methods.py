@@ -6,7 +6,6 @@ import threading
 import time
 from collections import Counter
 
-import numpy as np
 import pytest
 import torch
 
