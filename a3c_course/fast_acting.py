@@ -4,7 +4,7 @@ A worker chooses every action with a forward pass of batch size one. For CartPol
 4 -> 64 -> 64 -> 2 network that is a few thousand multiply-adds, which take well
 under a microsecond; what costs is PyTorch's dispatch around each of the half-dozen
 modules and operations (``torch.no_grad``, ``Module.__call__``, tensor allocation),
-some 80 microseconds per step on one core. NumPy calls cost a tenth of that, so for
+some 80 microseconds per step on one core. NumPy does it in a sixth of that, so for
 feed-forward MLP models the action is computed here, from NumPy *views* of the
 model's own parameters: no copy, and the in-place copy of the shared weights into
 the local model before each rollout is seen at once.
