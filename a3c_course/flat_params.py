@@ -21,13 +21,10 @@ def flatten_parameters(module: torch.nn.Module) -> torch.Tensor:
     reference to a parameter's old storage (an optimizer, a NumPy view).
     """
     params = list(module.parameters())
-    flat = torch.zeros(sum(p.numel() for p in params), dtype=params[0].dtype)
-    offset = 0
-    for param in params:
-        n = param.numel()
-        flat[offset:offset + n].copy_(param.detach().reshape(-1))
-        param.data = flat[offset:offset + n].view_as(param)
-        offset += n
+    flat = _zeros_for(params)
+    for param, view in zip(params, views_like(flat, params)):
+        view.copy_(param.detach())
+        param.data = view
     return flat
 
 
@@ -38,13 +35,23 @@ def flatten_gradients(module: torch.nn.Module) -> torch.Tensor:
     zero the flat tensor before each backward pass instead of setting grads to None.
     """
     params = list(module.parameters())
-    flat = torch.zeros(sum(p.numel() for p in params), dtype=params[0].dtype)
-    offset = 0
-    for param in params:
-        n = param.numel()
-        param.grad = flat[offset:offset + n].view_as(param)
-        offset += n
+    flat = _zeros_for(params)
+    for param, view in zip(params, views_like(flat, params)):
+        param.grad = view
     return flat
+
+
+def views_like(flat: torch.Tensor, tensors):
+    """Consecutive views of the 1-D ``flat``, one shaped like each of ``tensors``."""
+    offset = 0
+    for tensor in tensors:
+        n = tensor.numel()
+        yield flat[offset:offset + n].view_as(tensor)
+        offset += n
+
+
+def _zeros_for(tensors) -> torch.Tensor:
+    return torch.zeros(sum(t.numel() for t in tensors), dtype=tensors[0].dtype)
 
 
 def flat_buffer(tensors) -> torch.Tensor | None:

@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from .flat_params import flat_buffer
+from .flat_params import flat_buffer, views_like
 
 
 class _SharedStateOptimizer:
@@ -71,14 +71,13 @@ class _SharedStateOptimizer:
     def _use_flat_statistics(self, flat_params, steps, statistics):
         """Make every parameter's state views of the flat ``steps`` and ``statistics``."""
         self.flat = {"params": flat_params, "step": steps, **statistics}
-        offset = 0
-        for index, param in enumerate(self._all_params()):
+        params = self._all_params()
+        views = {key: views_like(flat, params) for key, flat in statistics.items()}
+        for index, param in enumerate(params):
             state = self.state.setdefault(param, {})
             state["step"] = steps[index]
-            n = param.numel()
-            for key, flat in statistics.items():
-                state[key] = flat[offset:offset + n].view_as(param)
-            offset += n
+            for key, key_views in views.items():
+                state[key] = next(key_views)
 
     def share_memory(self):
         """Move every state tensor to shared memory (in place; idempotent)."""
