@@ -208,12 +208,23 @@ class SharedAdam(_SharedStateOptimizer):
         m \leftarrow \beta_1 m + (1-\beta_1) \nabla \qquad
         v \leftarrow \beta_2 v + (1-\beta_2) \nabla^2 \qquad
         \theta \leftarrow \theta - \eta \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
+
+    Hogwild needs one addition. One worker's step reads the moments twice: ``v`` for
+    the denominator, then ``m`` for the numerator. If another worker adds its gradient
+    to ``m`` in between, the pair belongs to no sequence of gradients at all, and for a
+    weight whose gradient has been zero for a while (a ReLU unit that went quiet),
+    ``v`` has decayed to ~1e-35: the step becomes ``lr * m / eps``, a thousand times
+    too large, and one such step can silence the whole network for good. In a
+    sequential Adam the normalised step ``|m / sqrt(v)|`` can never exceed
+    :func:`adam_step_bound` (about 7.3 for the default betas); clamping it there
+    changes nothing a sequential Adam would do and bounds what a race can.
     """
 
     STATE_KEYS = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps))
+        self.step_bound = adam_step_bound(*betas)
 
     def _per_parameter_step(self, group, params, grads, states):
         beta1, beta2 = group["betas"]
@@ -232,8 +243,10 @@ class SharedAdam(_SharedStateOptimizer):
         denominators = torch._foreach_sqrt(exp_avg_sqs)
         torch._foreach_div_(denominators, root_bias)
         torch._foreach_add_(denominators, group["eps"])
-        for param, exp_avg, denominator, step_size in zip(params, exp_avgs, denominators, step_sizes):
-            param.addcdiv_(exp_avg, denominator, value=-step_size)
+        for param, exp_avg, denominator, step_size, t in zip(
+                params, exp_avgs, denominators, step_sizes, counts):
+            bound = self.step_bound * (1 - beta1**t)  # on m / sqrt(v_hat), before m's correction
+            param.add_(torch.div(exp_avg, denominator).clamp_(-bound, bound), alpha=-step_size)
 
     def _flat_step(self, group, grad):
         flat = self.flat
@@ -244,7 +257,27 @@ class SharedAdam(_SharedStateOptimizer):
         exp_avg_sq = flat["exp_avg_sq"]
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         denominator = exp_avg_sq.sqrt().div_(math.sqrt(1 - beta2**t)).add_(group["eps"])
-        flat["params"].addcdiv_(flat["exp_avg"], denominator, value=-group["lr"] / (1 - beta1**t))
+        # The moments may have changed under us since exp_avg_sq was read (see the
+        # class docstring): bound the step as a sequential Adam's is bounded.
+        bound = self.step_bound * (1 - beta1**t)
+        update = torch.div(flat["exp_avg"], denominator, out=denominator).clamp_(-bound, bound)
+        flat["params"].add_(update, alpha=-group["lr"] / (1 - beta1**t))
+
+
+def adam_step_bound(beta1: float, beta2: float) -> float:
+    r"""The largest ``|m_hat / sqrt(v_hat)|`` any sequence of gradients gives Adam (``inf`` if none).
+
+    With :math:`m_t = (1-\beta_1)\sum_k \beta_1^{t-k} g_k` and
+    :math:`v_t = (1-\beta_2)\sum_k \beta_2^{t-k} g_k^2`, Cauchy-Schwarz gives
+    :math:`|m_t| \le \frac{1-\beta_1}{\sqrt{1-\beta_2}}
+    \sqrt{\frac{1}{1-\beta_1^2/\beta_2}}\,\sqrt{v_t}` when :math:`\beta_1^2 < \beta_2`;
+    the bias corrections only lower the ratio at small ``t``, so this bound holds at
+    every step. Betas 0.9 and 0.999 give 7.27.
+    """
+    ratio = beta1**2 / beta2
+    if ratio >= 1:
+        return math.inf
+    return (1 - beta1) / math.sqrt((1 - beta2) * (1 - ratio))
 
 
 OPTIMIZERS = {

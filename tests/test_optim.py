@@ -1,9 +1,12 @@
 """The shared optimizers: the same updates as torch's, with state in shared memory."""
 
+import math
+
 import pytest
 import torch
 
-from a3c_course.optim import SharedAdam, SharedRMSprop
+from a3c_course.flat_params import flatten_parameters
+from a3c_course.optim import SharedAdam, SharedRMSprop, adam_step_bound
 
 
 def run_side_by_side(ours_cls, theirs_cls, steps=30, **kwargs):
@@ -65,3 +68,57 @@ def test_loading_a_state_dict_keeps_the_state_shared():
     fresh.load_state_dict(optimizer.state_dict())
     for state in fresh.state.values():
         assert int(state["step"]) == 1 and all(t.is_shared() for t in state.values())
+
+
+def adam_ratios(gradients, beta1=0.9, beta2=0.999):
+    """``|m_hat / sqrt(v_hat)|`` after each gradient of a sequential, eps-free Adam."""
+    m = v = 0.0
+    ratios = []
+    for t, g in enumerate(gradients, start=1):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        if v > 0:
+            ratios.append(abs(m / (1 - beta1**t)) / math.sqrt(v / (1 - beta2**t)))
+    return ratios
+
+
+def test_no_sequence_of_gradients_takes_adam_past_its_step_bound():
+    bound = adam_step_bound(0.9, 0.999)
+    assert bound == pytest.approx(7.27, abs=0.01)
+    generator = torch.Generator().manual_seed(0)
+    sequences = {
+        "after a long silence": [1.0] + [0.0] * 5_000 + [1.0] * 3,
+        "heavy-tailed noise": (torch.randn(3_000, generator=generator) ** 3).tolist(),
+        "a rare spike": [1e-6] * 2_000 + [10.0] + [1e-6] * 20,
+        # Cauchy-Schwarz is tight for g_k growing as (beta2 / beta1)^k, once t is large
+        # enough for the bias corrections to fade: then the bound is reached.
+        "the worst case": [0.0] * 8_000 + [(0.999 / 0.9) ** k * 1e-30 for k in range(300)],
+    }
+    for name, gradients in sequences.items():
+        assert max(adam_ratios(gradients)) <= bound * (1 + 1e-9), name
+    assert max(adam_ratios(sequences["the worst case"])) > 0.99 * bound
+
+
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "per-parameter"])
+def test_a_hogwild_race_cannot_make_an_adam_step_explode(flat):
+    # A weight whose gradient has been zero for a long time has v ~ 1e-35. If another
+    # worker adds a gradient of 1 to m between this worker's read of v and its read of
+    # m, the pair (m = 0.1, v ~ 0) is one no sequence of gradients produces. Unbounded,
+    # the step would be lr * 0.09 / eps, about 10^6 lr: the whole layer would be gone.
+    model = torch.nn.Linear(3, 2)
+    if flat:
+        flatten_parameters(model)
+    lr = 1e-4
+    optimizer = SharedAdam(model.parameters(), lr=lr)
+    assert (optimizer.flat is not None) == flat
+    for state in optimizer.state.values():
+        state["step"].fill_(10_000)
+        state["exp_avg"].fill_(0.1)
+        state["exp_avg_sq"].fill_(1e-35)
+    before = [p.detach().clone() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    largest = max(float((p.detach() - b).abs().max()) for p, b in zip(model.parameters(), before))
+    # (float32 parameters: the step is exact to a few parts in 10^5)
+    assert 0 < largest <= optimizer.step_bound * lr * (1 + 1e-3)
