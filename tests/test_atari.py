@@ -149,6 +149,49 @@ def test_the_paper_network_and_its_lstm_variant_shape_the_frames_into_policy_and
             assert model.core.cell.hidden_size == 256
 
 
+def pong_frames(n=40, seed=3):
+    """``n`` observations of a game played at random, as a uint8 batch."""
+    env = make_env(PONG, seed=seed, atari=AtariOptions(repeat_action_probability=0.0))
+    env.reset()
+    frames = [np.asarray(env.step(env.action_space.sample())[0]) for _ in range(4 * n)]
+    env.close()
+    return torch.as_tensor(np.stack(frames[::4]))
+
+
+def test_the_network_sees_each_frame_minus_its_mean_brightness():
+    # A brighter or darker screen with the same objects on it must give the same
+    # features: otherwise a filter can be switched off for every screen at once by
+    # moving all of its weights the same way, which is what the value loss does to an
+    # uncentred first layer while the score does not depend on the screen yet.
+    torch.manual_seed(0)
+    model = build_model(model_spec(*_pong_spaces(), "actor_critic"))
+    frames = pong_frames(8)
+    brighter = frames + 15  # Pong's brightest pixels are 236: no wrap-around
+    assert int(frames.max()) + 15 <= 255
+    with torch.no_grad():
+        torch.testing.assert_close(model.trunk(brighter), model.trunk(frames), atol=1e-5, rtol=1e-4)
+
+
+def test_at_initialisation_the_value_and_every_layer_depend_on_the_screen():
+    # Pong's ball and paddles are a few dozen of 7,056 pixels. With PyTorch's default
+    # convolution scale the value varied by ~0.002 over a game's screens and the
+    # policy by ~1e-4; the ReLU scale sqrt(2) keeps each layer's signal at its input's size.
+    frames = pong_frames()
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = build_model(model_spec(*_pong_spaces(), "actor_critic"))
+        with torch.no_grad():
+            first_layer = torch.relu(model.trunk.convs[0](frames.float() / 255))
+            _, value, _ = model(frames)
+        assert (first_layer.amax(dim=(0, 2, 3)) > 0).float().mean() >= 0.5
+        assert float(value.std()) > 0.005, f"seed {seed}: the value hardly sees the screen"
+
+
+def _pong_spaces():
+    spaces = read_spaces(PONG)
+    return spaces.observation_space, spaces.action_space
+
+
 def test_the_lstm_state_carries_across_rollouts_and_resets_when_a_game_ends():
     loop = worker_loop(PONG, SHORT_GAMES, recurrent=True, t_max=5)
     first = loop._collect_rollout(0)
