@@ -80,9 +80,12 @@ class MLPTrunk(nn.Module):
 class AtariTrunk(nn.Module):
     """The paper's Atari network: conv 16x8x8/4, conv 32x4x4/2, fully connected 256, ReLU."""
 
-    def __init__(self, obs_shape):
+    def __init__(self, obs_shape, centre_frames=True):
         super().__init__()
         channels, height, width = obs_shape
+        # Models saved before frames were centred carry no "centre_frames" in their
+        # spec; they keep being fed the frames they learned from.
+        self.centre = centre_frames
         self.convs = nn.Sequential(
             _init_conv(nn.Conv2d(channels, 16, kernel_size=8, stride=4)),
             nn.ReLU(),
@@ -96,8 +99,14 @@ class AtariTrunk(nn.Module):
         self.out_features = 256
 
     def forward(self, obs):
+        return F.relu(self.fc(self.convs(self.network_input(obs))))
+
+    def network_input(self, obs):
+        """``[T, 4, 84, 84]`` uint8 screens -> floats in [0, 1], each frame minus its mean."""
         # Frames travel as uint8 (4x less memory than float); scale them here.
         frames = obs.float() / 255.0
+        if not self.centre:
+            return frames
         # Then take each frame's mean brightness away. Most of a screen is background
         # (Pong's is grey, 0.34): uncentred, a first-layer filter answers mostly to it,
         # and moving all of a filter's weights a little in one direction moves its
@@ -106,8 +115,7 @@ class AtariTrunk(nn.Module):
         # is the fastest way there: every filter switched off for good (measured on
         # Pong: all 16 within 60k steps with RMSProp, 0.4M with Adam). Centred, the
         # background adds nothing and the filters answer to what moves.
-        frames = frames - frames.mean(dim=(-2, -1), keepdim=True)
-        return F.relu(self.fc(self.convs(frames)))
+        return frames - frames.mean(dim=(-2, -1), keepdim=True)
 
 
 class GridTrunk(nn.Module):
@@ -152,6 +160,8 @@ def _build_trunk(spec) -> nn.Module:
     kind = spec["trunk"]
     if kind == "mlp":
         return MLPTrunk(spec["obs_shape"], tuple(spec.get("hidden_sizes", (64, 64))))
+    if kind == "atari":
+        return AtariTrunk(spec["obs_shape"], bool(spec.get("centre_frames", False)))
     return TRUNKS[kind](spec["obs_shape"])
 
 
@@ -321,6 +331,8 @@ def model_spec(
     spec = {"head": head, "trunk": trunk, "obs_shape": list(obs_shape)}
     if trunk == "mlp":
         spec["hidden_sizes"] = [int(n) for n in hidden_sizes]
+    if trunk == "atari":
+        spec["centre_frames"] = True
     if isinstance(action_space, gym.spaces.Discrete):
         spec["n_actions"] = int(action_space.n)
     else:

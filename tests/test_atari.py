@@ -172,6 +172,15 @@ def test_the_network_sees_each_frame_minus_its_mean_brightness():
         torch.testing.assert_close(model.trunk(brighter), model.trunk(frames), atol=1e-5, rtol=1e-4)
 
 
+def test_a_network_saved_before_frames_were_centred_still_gets_the_frames_it_learned_from():
+    spec = model_spec(*_pong_spaces(), "actor_critic")
+    assert spec["centre_frames"] is True
+    old_spec = {k: v for k, v in spec.items() if k != "centre_frames"}
+    frames = pong_frames(2)
+    assert torch.equal(build_model(old_spec).trunk.network_input(frames), frames.float() / 255)
+    assert not torch.equal(build_model(spec).trunk.network_input(frames), frames.float() / 255)
+
+
 def test_at_initialisation_the_value_and_every_layer_depend_on_the_screen():
     # Pong's ball and paddles are a few dozen of 7,056 pixels. With PyTorch's default
     # convolution scale the value varied by ~0.002 over a game's screens and the
