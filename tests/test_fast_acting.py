@@ -66,6 +66,8 @@ def test_the_cache_follows_the_model_it_is_given():
 
 
 def test_a3c_and_q_act_through_the_numpy_path_with_the_same_choices():
+    # Seeded: with two logits a hair apart even x1000 leaves the sampled action open.
+    torch.manual_seed(0)
     hp = default_hyperparameters()
     model = build_model({**MLP, "head": "actor_critic"})
     with torch.no_grad():
