@@ -213,8 +213,8 @@ class SharedAdam(_SharedStateOptimizer):
     the denominator, then ``m`` for the numerator. If another worker adds its gradient
     to ``m`` in between, the pair belongs to no sequence of gradients at all, and for a
     weight whose gradient has been zero for a while (a ReLU unit that went quiet),
-    ``v`` has decayed to ~1e-35: the step becomes ``lr * m / eps``, a thousand times
-    too large, and one such step can silence the whole network for good. In a
+    ``v`` has decayed to ~1e-35: the step becomes ``lr * m / eps``, millions of times
+    ``lr``, and one such step can silence the whole network for good. In a
     sequential Adam the normalised step ``|m / sqrt(v)|`` can never exceed
     :func:`adam_step_bound` (about 7.3 for the default betas); clamping it there
     changes nothing a sequential Adam would do and bounds what a race can.
