@@ -190,7 +190,7 @@ def test_at_initialisation_the_value_and_every_layer_depend_on_the_screen():
         torch.manual_seed(seed)
         model = build_model(model_spec(*_pong_spaces(), "actor_critic"))
         with torch.no_grad():
-            first_layer = torch.relu(model.trunk.convs[0](frames.float() / 255))
+            first_layer = torch.relu(model.trunk.convs[0](model.trunk.network_input(frames)))
             _, value, _ = model(frames)
         assert (first_layer.amax(dim=(0, 2, 3)) > 0).float().mean() >= 0.5
         assert float(value.std()) > 0.005, f"seed {seed}: the value hardly sees the screen"
