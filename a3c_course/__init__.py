@@ -8,20 +8,41 @@ The pieces a notebook uses::
                    stop_at_return=475)
     result.plot()
     result.save("runs/cartpole")
+
+Where things live (each folder has one role):
+
+- ``paper/``: what you read next to the paper: the exercise functions' reference
+  solutions (``targets``), the four methods (``algorithms``), the networks and the
+  shared optimizers; ``a3c_in_one_file.py`` is the whole algorithm in one short file;
+- ``engine/``: the parent process and the worker processes that run the methods;
+- ``envs/``: ``make_env``, Atari preprocessing, the course's own environments;
+- ``runs/``: the result of a run, its folder on disk, checkpoints, resuming, watching;
+- ``live/``: how a run shows itself while it trains (text, notebook dashboard) and plots;
+- ``exercises/``: one checker per exercise, and the machinery they share.
+
+Importing the package is cheap: torch and gymnasium are imported only when a name
+that needs them is first used (``a3c-course doctor`` can then report them missing).
 """
 
-from .course_envs import register_course_envs
-from .envs import make_env
+from __future__ import annotations
+
+import importlib
+
+from . import _moved
 from .errors import A3CCourseError, ConfigError, NonFiniteLossError, TrainingError, WorkerError
 from .profiles import budget, current_profile
-from .results import RunResult, load_run
-from .trainer import train
 
-# The course's own environments (a3c_course/TreasureCorridor-v0, ...) get their
-# Gymnasium ids on import, in the notebook and in every worker process alike.
-register_course_envs()
+_moved.install()
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+#: public name -> the module that defines it, imported on first use (PEP 562).
+_LAZY = {
+    "train": "a3c_course.engine.trainer",
+    "RunResult": "a3c_course.runs.result",
+    "load_run": "a3c_course.runs.result",
+    "make_env": "a3c_course.envs.make",
+}
 
 __all__ = [
     "A3CCourseError",
@@ -36,3 +57,17 @@ __all__ = [
     "make_env",
     "train",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if f"{__name__}.{name}" in _moved.MOVED:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

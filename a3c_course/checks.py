@@ -35,8 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import targets
-from .checking import (
+from .paper import targets
+from .exercises.checking import (
     Case,
     Exercise,
     ExerciseError,

@@ -26,7 +26,7 @@ import json
 import signal
 import sys
 
-from .algorithms import ALGORITHMS
+from .config import ALGORITHM_NAMES
 from .errors import A3CCourseError, ConfigError, TrainingError
 
 
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train an agent and write its run folder")
-    train.add_argument("--algo", choices=list(ALGORITHMS),
+    train.add_argument("--algo", choices=list(ALGORITHM_NAMES),
                        help="a3c (default), q (one-step Q), sarsa (one-step Sarsa), nstep-q")
     train.add_argument("--env", metavar="ENV_ID",
                        help="Gymnasium id, e.g. CartPole-v1 or ALE/Pong-v5 (with --resume: "
@@ -141,7 +141,7 @@ def _make_student(args) -> int:
 
 
 def _train(args) -> int:
-    from .trainer import train
+    from .engine.trainer import train
 
     settings = dict(args.settings)
     if args.recurrent:
@@ -152,7 +152,7 @@ def _train(args) -> int:
         env_kwargs["repeat_action_probability"] = args.repeat_action_probability
     stop_at_return = args.stop_at_return
     if stop_at_return is None and args.resume is not None:
-        from .resume import saved_stop_at_return
+        from .runs.resume import saved_stop_at_return
 
         stop_at_return = saved_stop_at_return(args.resume)  # the run's own goal
     try:
@@ -178,7 +178,7 @@ def _train(args) -> int:
 def _run_arguments(args, settings) -> dict:
     """algo, env_id, n_workers, seed and settings; with --resume, the run's own by default."""
     if args.resume is not None:
-        from .resume import resume_arguments
+        from .runs.resume import resume_arguments
 
         return resume_arguments(args.resume, args.algo, args.env, args.workers, args.seed,
                                 settings)
@@ -191,13 +191,13 @@ def _run_arguments(args, settings) -> dict:
 
 def _monitor(args, run):
     """A progress bar on a terminal, a line every 30 s in a log file, and DIR/progress.csv."""
-    from .envs import ATARI_FRAME_SKIP, is_atari
-    from .progress import Monitor, ProgressLog, TextMonitor
+    from .envs.make import frames_per_step as env_frames_per_step
+    from .live.monitors import Monitor, ProgressLog, TextMonitor
 
-    frames_per_step = ATARI_FRAME_SKIP if is_atari(run["env_id"]) else 1
+    frames_per_step = env_frames_per_step(run["env_id"])
     start_step = 0
     if args.resume is not None:
-        from .resume import checkpoint_step
+        from .runs.resume import checkpoint_step
 
         start_step = checkpoint_step(args.resume)
     terminal = not args.quiet and sys.stderr is not None and sys.stderr.isatty()
@@ -209,7 +209,7 @@ def _monitor(args, run):
 
 
 def _watch(args) -> int:
-    from .watch import watch
+    from .runs.watch import watch
 
     path, episode = watch(args.run, args.out, seed=args.seed, max_steps=args.max_steps,
                           greedy=args.greedy, epsilon=args.epsilon)

@@ -14,7 +14,17 @@ import numbers
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
-from .optim import OPTIMIZERS
+
+#: The four methods, by the name ``train(algo=...)`` and ``--algo`` take (their code is in
+#: :data:`a3c_course.paper.algorithms.ALGORITHMS`).
+ALGORITHM_NAMES = ("a3c", "q", "sarsa", "nstep-q")
+
+#: The optimizers, by the name the ``optimizer`` setting takes (see :mod:`a3c_course.paper.optim`).
+OPTIMIZERS = {
+    "shared_rmsprop": "RMSProp, statistics shared by all workers (the paper's most robust variant)",
+    "rmsprop": "RMSProp, each worker keeps its own statistics",
+    "shared_adam": "Adam, moments and step count shared by all workers",
+}
 
 #: The paper's distribution of each worker's final epsilon (value-based methods).
 PAPER_FINAL_EPSILONS = (0.1, 0.01, 0.5)
@@ -45,7 +55,7 @@ class Hyperparameters:
     max_grad_norm: float = 40.0
     """Gradients are rescaled so that their global norm is at most this."""
     optimizer: str = "shared_rmsprop"
-    """One of :data:`a3c_course.optim.OPTIMIZERS`."""
+    """One of :data:`OPTIMIZERS`."""
     rmsprop_alpha: float = 0.99
     """RMSProp decay of the average of squared gradients."""
     rmsprop_eps: float = 1e-5
@@ -131,7 +141,7 @@ def default_hyperparameters(family: str | None = None, algo: str | None = None,
     values.update(overrides)
     unknown = sorted(set(values) - set(HYPERPARAMETER_NAMES))
     if unknown:
-        raise ConfigError(_unknown_names_message(unknown, HYPERPARAMETER_NAMES))
+        raise ConfigError(unknown_names_message(unknown, HYPERPARAMETER_NAMES))
     hp = Hyperparameters(**values)
     validate_hyperparameters(hp)
     return hp
@@ -155,7 +165,7 @@ ALIASES = {
 }
 
 
-def _unknown_names_message(unknown, known) -> str:
+def unknown_names_message(unknown, known) -> str:
     parts = []
     for name in unknown:
         close = [ALIASES[name]] if name in ALIASES else difflib.get_close_matches(name, known, n=1)

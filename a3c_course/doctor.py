@@ -149,7 +149,7 @@ def check_shared_memory() -> Finding:
 
 
 def _worker_probe():
-    import a3c_course.worker  # noqa: F401  (what every worker imports first)
+    import a3c_course.engine.worker  # noqa: F401  (what every worker imports first)
 
 
 def check_worker_process() -> Finding:
@@ -178,7 +178,7 @@ def check_worker_process() -> Finding:
 
 def check_environment(env_id, needed_by, fix) -> Finding:
     try:
-        from .envs import make_env
+        from .envs.make import make_env
 
         make_env(env_id, seed=0).close()
     except Exception as err:

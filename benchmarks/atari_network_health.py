@@ -25,9 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from a3c_course.checkpoint import load_checkpoint
+from a3c_course.runs.checkpoint import load_checkpoint
 from a3c_course.envs import AtariOptions, make_env
-from a3c_course.watch import load_agent
+from a3c_course.runs.watch import load_agent
 
 
 def network_health(run: Path, frames: int = 400, seed: int = 3) -> dict:

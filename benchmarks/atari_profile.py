@@ -3,7 +3,7 @@
     python benchmarks/atari_profile.py [--env ALE/Pong-v5] [--steps 4000] [--set t_max=20]
     python benchmarks/atari_profile.py --cprofile     # and the top functions, by own time
 
-The worker is :class:`a3c_course.worker.WorkerLoop`, exactly as a training process runs
+The worker is :class:`a3c_course.engine.worker.WorkerLoop`, exactly as a training process runs
 it, but in this process (one thread, as in a worker) with its shared model and
 optimizer, so that each phase can be timed:
 
@@ -28,9 +28,9 @@ from collections import defaultdict
 import cloudpickle
 import torch
 
-from a3c_course.progress import Monitor
-from a3c_course.trainer import _plan, _Run
-from a3c_course.worker import WorkerLoop
+from a3c_course.live.monitors import Monitor
+from a3c_course.engine.trainer import _plan, _Run
+from a3c_course.engine.worker import WorkerLoop
 
 from common import machine, markdown_table, parse_settings
 

@@ -36,7 +36,7 @@ TARGET_FRAMES_PER_SECOND = 3_000
 def play_only(env_id, seed, steps, out):
     """One process of the bare limit: act with the network, step the emulator, nothing else."""
     from a3c_course.envs import ATARI_FRAME_SKIP, make_env
-    from a3c_course.models import build_model, model_spec
+    from a3c_course.paper.models import build_model, model_spec
 
     torch.set_num_threads(1)
     env = make_env(env_id, seed=seed)

@@ -24,8 +24,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from a3c_course.plotting import moving_average  # noqa: E402
-from a3c_course.results import read_episodes  # noqa: E402
+from a3c_course.live.plots import moving_average  # noqa: E402
+from a3c_course.runs.result import read_episodes  # noqa: E402
 
 WINDOW = 20
 

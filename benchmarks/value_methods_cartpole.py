@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 from a3c_course import train
-from a3c_course.watch import play_episode
+from a3c_course.runs.watch import play_episode
 from common import machine, markdown_table
 
 

@@ -33,10 +33,10 @@ import numpy as np
 import torch
 
 from a3c_course.envs import make_env, observation_to_array
-from a3c_course.fast_acting import numpy_head
-from a3c_course.progress import Monitor
-from a3c_course.trainer import _plan, _Run
-from a3c_course.worker import WorkerLoop
+from a3c_course.engine.fast_acting import numpy_head
+from a3c_course.live.monitors import Monitor
+from a3c_course.engine.trainer import _plan, _Run
+from a3c_course.engine.worker import WorkerLoop
 from common import machine, markdown_table
 
 clock = time.thread_time
@@ -109,7 +109,7 @@ def _drain_forever(queue):
 def bare_env_us(env_id, steps, model=None):
     """CPU microseconds per step of the environment alone (random actions), or with
     one forward pass of ``model`` per step, as acting needs (in NumPy where the worker
-    acts in NumPy, see a3c_course.fast_acting)."""
+    acts in NumPy, see a3c_course.engine.fast_acting)."""
     env = make_env(env_id, seed=0)
     obs, _ = env.reset()
     rng = np.random.default_rng(0)
@@ -133,7 +133,7 @@ def profile_report(algo="a3c", env_id="CartPole-v1", steps=50_000) -> str:
     """The per-phase table and its comparison with the bare environment, as Markdown."""
     torch.set_num_threads(1)
     per_step, total = profiled_loop(algo, env_id, steps, {})
-    from a3c_course.models import build_model, model_spec
+    from a3c_course.paper.models import build_model, model_spec
     env = make_env(env_id)
     head = "q_network" if algo != "a3c" else "actor_critic"
     model = build_model(model_spec(env.observation_space, env.action_space, head))

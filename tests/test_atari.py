@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from a3c_course import budget, train
-from a3c_course.checkpoint import load_checkpoint
+from a3c_course.runs.checkpoint import load_checkpoint
 from a3c_course.config import RunConfig, default_hyperparameters
-from a3c_course.envs import AtariOptions, ConfigError, make_env, read_spaces
-from a3c_course.models import build_model, model_spec
-from a3c_course.optim import build_optimizer
+from a3c_course import ConfigError
+from a3c_course.envs import AtariOptions, make_env, read_spaces
+from a3c_course.paper.models import build_model, model_spec
+from a3c_course.paper.optim import build_optimizer
 from in_process import in_process_worker_loop
 
 PONG = "ALE/Pong-v5"

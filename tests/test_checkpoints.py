@@ -11,8 +11,8 @@ import time
 import pytest
 import torch
 
-from a3c_course import checkpoint as checkpoint_module
-from a3c_course.checkpoint import load_checkpoint, save_checkpoint
+from a3c_course.runs import checkpoint as checkpoint_module
+from a3c_course.runs.checkpoint import load_checkpoint, save_checkpoint
 
 FORK = multiprocessing.get_context("fork")
 # Big enough that a write takes a while, so that a kill at a random moment often

@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from a3c_course import checks, targets
+from a3c_course import checks
+from a3c_course.paper import targets
 from a3c_course.checks import CHECKS, ExerciseError
 
 

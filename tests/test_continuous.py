@@ -12,7 +12,7 @@ import toy_envs
 from a3c_course import ConfigError, train
 from a3c_course.config import FAMILY_DEFAULTS, default_hyperparameters
 from a3c_course.envs import read_spaces
-from a3c_course.models import GaussianActorCritic, build_model, model_spec
+from a3c_course.paper.models import GaussianActorCritic, build_model, model_spec
 
 from conftest import PYTHON, REPO
 from test_recurrent import worker_loop
@@ -116,7 +116,7 @@ def test_the_cli_trains_a_recurrent_gaussian_policy_on_mujoco(tmp_path):
 
 
 def test_headless_rendering_picks_an_offscreen_backend_only_without_a_display(monkeypatch):
-    from a3c_course import rendering
+    from a3c_course.envs import rendering
 
     monkeypatch.delenv("MUJOCO_GL", raising=False)
     monkeypatch.setattr(rendering, "has_display", lambda: True)
@@ -130,7 +130,7 @@ def test_headless_rendering_picks_an_offscreen_backend_only_without_a_display(mo
 # Gymnasium's half-built viewer complains again when it is garbage-collected.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_rendering_failure_is_reported_not_raised(monkeypatch):
-    from a3c_course.rendering import try_render
+    from a3c_course.envs.rendering import try_render
 
     monkeypatch.setenv("MUJOCO_GL", "no-such-backend")
     frame, problem = try_render("InvertedPendulum-v5")

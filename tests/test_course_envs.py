@@ -5,7 +5,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from a3c_course import train
-from a3c_course.course_envs import TREASURE_CORRIDOR, TreasureCorridor
+from a3c_course.envs.course_envs import TREASURE_CORRIDOR, TreasureCorridor
 
 TAKE_COIN, WALK_ON = 0, 1
 

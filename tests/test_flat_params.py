@@ -5,11 +5,11 @@ import multiprocessing
 import pytest
 import torch
 
-from a3c_course.flat_params import flat_buffer, flatten_gradients, flatten_parameters
-from a3c_course.models import build_model
-from a3c_course.optim import SharedAdam, SharedRMSprop
-from a3c_course.progress import Monitor
-from a3c_course.trainer import _plan, _Run
+from a3c_course.engine.flat_params import flat_buffer, flatten_gradients, flatten_parameters
+from a3c_course.paper.models import build_model
+from a3c_course.paper.optim import SharedAdam, SharedRMSprop
+from a3c_course.live.monitors import Monitor
+from a3c_course.engine.trainer import _plan, _Run
 
 SPEC = {"head": "actor_critic", "trunk": "mlp", "obs_shape": [4], "hidden_sizes": [64, 64],
         "n_actions": 2, "lstm_size": 0}

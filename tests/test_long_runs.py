@@ -13,9 +13,9 @@ from a3c_course import ConfigError
 from a3c_course.cli import build_parser
 from a3c_course.config import default_hyperparameters
 from a3c_course.envs import read_spaces
-from a3c_course.models import build_model, model_spec
-from a3c_course.results import RunResult
-from a3c_course.watch import play_episode, show_episode
+from a3c_course.paper.models import build_model, model_spec
+from a3c_course.runs.result import RunResult
+from a3c_course.runs.watch import play_episode, show_episode
 
 
 def cli(*args):

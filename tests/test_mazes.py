@@ -6,7 +6,7 @@ import pytest
 from minigrid.core.constants import OBJECT_TO_IDX
 
 from a3c_course.envs import make_env
-from a3c_course.mazes import MEMORY_FACING_CUE, WEST
+from a3c_course.envs.mazes import MEMORY_FACING_CUE, WEST
 
 TURN_LEFT, TURN_RIGHT, FORWARD = 0, 1, 2
 KEY, BALL = OBJECT_TO_IDX["key"], OBJECT_TO_IDX["ball"]

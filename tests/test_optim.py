@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from a3c_course.flat_params import flatten_parameters
-from a3c_course.optim import SharedAdam, SharedRMSprop, adam_step_bound
+from a3c_course.engine.flat_params import flatten_parameters
+from a3c_course.paper.optim import SharedAdam, SharedRMSprop, adam_step_bound
 
 
 def run_side_by_side(ours_cls, theirs_cls, steps=30, **kwargs):

@@ -9,7 +9,7 @@ import toy_envs
 from a3c_course import ConfigError, train
 from a3c_course.config import RunConfig, default_hyperparameters
 from a3c_course.envs import read_spaces
-from a3c_course.models import build_model, model_spec
+from a3c_course.paper.models import build_model, model_spec
 from in_process import in_process_worker_loop
 
 FAST = dict(live="none", start_method="fork")
@@ -125,7 +125,7 @@ def test_a_recurrent_agent_trains_in_a_minigrid_maze(no_leftover_workers):
 
 
 def test_the_fused_lstm_over_a_rollout_equals_one_cell_step_at_a_time():
-    from a3c_course.models import Recurrent
+    from a3c_course.paper.models import Recurrent
 
     torch.manual_seed(0)
     core = Recurrent(8, 16)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from a3c_course import load_run, train
-from a3c_course.checkpoint import load_checkpoint
+from a3c_course.runs.checkpoint import load_checkpoint
 
 from conftest import PYTHON, REPO
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from a3c_course import targets
+from a3c_course.paper import targets
 
 
 def t(values, dtype=torch.float32):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from a3c_course import ConfigError, NonFiniteLossError, WorkerError, train
-from a3c_course.progress import Monitor
+from a3c_course.live.monitors import Monitor
 
 from conftest import PYTHON, REPO, wait_until_gone, worker_pids, worker_processes
 

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from a3c_course import train
-from a3c_course.algorithms import annealed_epsilon
+from a3c_course.paper.algorithms import annealed_epsilon
 from a3c_course.config import PAPER_FINAL_EPSILON_PROBS, PAPER_FINAL_EPSILONS, default_hyperparameters
-from a3c_course.plotting import moving_average
-from a3c_course.progress import Monitor
-from a3c_course.trainer import _plan, _Run, draw_final_epsilon
-from a3c_course.worker import EPISODE, WorkerLoop, maybe_update_target
+from a3c_course.live.plots import moving_average
+from a3c_course.live.monitors import Monitor
+from a3c_course.engine.trainer import _plan, _Run, draw_final_epsilon
+from a3c_course.engine.worker import EPISODE, WorkerLoop, maybe_update_target
 
 
 def in_process_worker(algo, max_steps, **settings):

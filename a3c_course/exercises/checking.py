@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .errors import A3CCourseError
+from ..errors import A3CCourseError
 
 #: How close an answer must be to count as right (float32 arithmetic, summed losses).
 RTOL, ATOL = 1e-4, 1e-5

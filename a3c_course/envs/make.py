@@ -2,13 +2,9 @@
 
 Three families need more than ``gym.make``:
 
-- **Atari** (``ALE/Pong-v5`` ...): the paper's preprocessing. The emulator runs with
-  ``frameskip=1`` and :class:`gymnasium.wrappers.AtariPreprocessing` repeats each action
-  for 4 frames, keeps the max of the last two (Atari sprites flicker), converts to
-  84x84 grayscale and starts each episode with up to 30 random no-ops; then the last 4
-  frames are stacked so that the network can see motion. Observations are ``uint8``
-  ``[4, 84, 84]``; the model scales them to [0, 1]. Sticky actions stay at the v5
-  default (see :class:`AtariOptions` to change them).
+- **Atari** (``ALE/Pong-v5`` ...): the paper's preprocessing (:mod:`a3c_course.envs.atari`):
+  4 frames per agent step, 84x84 grayscale, a stack of the last 4, ``uint8``
+  ``[4, 84, 84]``. Sticky actions stay at the v5 default (see :class:`AtariOptions`).
 - **MiniGrid** (``MiniGrid-MemoryS7-v0`` ...): only the agent's egocentric 7x7 view
   (``ImgObsWrapper``), a ``uint8`` ``[7, 7, 3]`` grid of (object, colour, state) codes.
 - everything else (CartPole, Pendulum, MuJoCo) as ``gym.make`` gives it.
@@ -28,21 +24,20 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from .errors import ConfigError
-
-ATARI_FRAME_SKIP = 4
-ATARI_FRAME_STACK = 4
-ATARI_SCREEN_SIZE = 84
-ATARI_NOOP_MAX = 30
+from ..errors import ConfigError
+from .atari import ATARI_FRAME_SKIP, AtariOptions, make_atari
 
 _extra_registered = False
 
 
 def _register_extra_envs() -> None:
-    """Register the Atari and MiniGrid ids with Gymnasium (once per process)."""
+    """Register the Atari, MiniGrid and course ids with Gymnasium (once per process)."""
     global _extra_registered
     if _extra_registered:
         return
+    from .course_envs import register_course_envs
+
+    register_course_envs()
     try:
         import ale_py
 
@@ -86,44 +81,6 @@ def check_env_id(env_id: str) -> None:
     )
 
 
-@dataclass(frozen=True)
-class AtariOptions:
-    """Choices for Atari environments; the defaults are the paper's preprocessing.
-
-    - ``noop_max``: each episode starts with a random number (1 to ``noop_max``) of
-      "do nothing" frames, so that no two start alike (0: none);
-    - ``frame_skip``: emulator frames per agent step (the action repeats; the
-      observation is the max of the last two, because sprites flicker);
-    - ``frame_stack``: how many of the last observations the agent sees at once;
-    - ``screen_size``: side of the square grayscale image;
-    - ``repeat_action_probability``: *sticky actions*, the chance that the emulator
-      repeats the previous action instead of the new one, at every frame. ``None``
-      keeps the ALE v5 default, 0.25, which keeps a memorised sequence of actions from
-      winning; 0.0 makes the game deterministic, as in the paper's time.
-
-    Loss of a life as terminal is a choice of the learner, not of the environment: the
-    ``life_loss_terminal`` hyperparameter (the game, and its score, go on).
-    """
-
-    noop_max: int = ATARI_NOOP_MAX
-    frame_skip: int = ATARI_FRAME_SKIP
-    frame_stack: int = ATARI_FRAME_STACK
-    screen_size: int = ATARI_SCREEN_SIZE
-    repeat_action_probability: float | None = None
-
-    def __post_init__(self):
-        for name, low in (("noop_max", 0), ("frame_skip", 1), ("frame_stack", 1),
-                          ("screen_size", 8)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"AtariOptions.{name} must be an integer >= {low}, not {value!r}")
-        p = self.repeat_action_probability
-        if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float))
-                              or not 0.0 <= p <= 1.0):
-            raise ConfigError("AtariOptions.repeat_action_probability must be in [0, 1] "
-                              f"(or None for the v5 default 0.25), not {p!r}")
-
-
 def make_env(
     env_id: str,
     seed: int | None = None,
@@ -151,7 +108,7 @@ def make_env(
     """
     check_env_id(env_id)
     if is_atari(env_id):
-        env = _make_atari(env_id, render_mode, atari or AtariOptions(), make_kwargs)
+        env = make_atari(env_id, render_mode, atari or AtariOptions(), make_kwargs)
     elif is_minigrid(env_id):
         from minigrid.wrappers import ImgObsWrapper
 
@@ -162,30 +119,6 @@ def make_env(
     env.reset(seed=seed)
     env.action_space.seed(seed)
     return env
-
-
-def _make_atari(env_id, render_mode, options: AtariOptions, make_kwargs) -> gym.Env:
-    kwargs = dict(make_kwargs)
-    # AtariPreprocessing does the frame skipping (with the max over the last two
-    # frames), so the emulator itself must not skip.
-    kwargs["frameskip"] = 1
-    # AtariPreprocessing reads the screen from the emulator itself; the observation
-    # the emulator env returns for each frame is thrown away. Asking for it in
-    # grayscale makes that wasted copy a third of the RGB one (same frames after).
-    kwargs.setdefault("obs_type", "grayscale")
-    if options.repeat_action_probability is not None:
-        kwargs["repeat_action_probability"] = options.repeat_action_probability
-    env = gym.make(env_id, render_mode=render_mode, **kwargs)
-    env = gym.wrappers.AtariPreprocessing(
-        env,
-        noop_max=options.noop_max,
-        frame_skip=options.frame_skip,
-        screen_size=options.screen_size,
-        terminal_on_life_loss=False,
-        grayscale_obs=True,
-        scale_obs=False,
-    )
-    return gym.wrappers.FrameStackObservation(env, options.frame_stack)
 
 
 @dataclass(frozen=True)
@@ -202,14 +135,23 @@ class EnvSpaces:
         return isinstance(self.action_space, gym.spaces.Discrete)
 
 
+def frames_per_step(env_id: str, env_kwargs: dict | None = None) -> int:
+    """Emulator frames per agent step: Atari's frame skip (4, or ``atari.frame_skip``), else 1.
+
+    The paper counts Atari experience in frames; the trainer counts agent steps.
+    """
+    if not is_atari(env_id):
+        return 1
+    options = (env_kwargs or {}).get("atari")
+    return options.frame_skip if options is not None else ATARI_FRAME_SKIP
+
+
 def read_spaces(env_id: str, env_kwargs: dict | None = None) -> EnvSpaces:
     """Build ``env_id`` once, read its spaces, and close it."""
     env = make_env(env_id, seed=0, **(env_kwargs or {}))
     try:
-        frames = ATARI_FRAME_SKIP if is_atari(env_id) else 1
-        if is_atari(env_id) and env_kwargs and env_kwargs.get("atari") is not None:
-            frames = env_kwargs["atari"].frame_skip
-        return EnvSpaces(env_id, env.observation_space, env.action_space, frames)
+        return EnvSpaces(env_id, env.observation_space, env.action_space,
+                         frames_per_step(env_id, env_kwargs))
     finally:
         env.close()
 

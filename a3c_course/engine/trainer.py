@@ -37,17 +37,18 @@ import numpy as np
 import torch
 import torch.multiprocessing as torch_mp
 
-from . import targets, worker as worker_module
-from .algorithms import ALGORITHMS, ValueMethod, algorithm_class
-from .checkpoint import load_checkpoint
-from .config import HYPERPARAMETER_NAMES, RunConfig, _unknown_names_message, check_range, default_hyperparameters
-from .envs import check_env_id, is_atari, is_minigrid, read_spaces
-from .errors import ConfigError, NonFiniteLossError, WorkerError
+from ..paper import targets
+from . import worker as worker_module
+from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
+from ..runs.checkpoint import load_checkpoint
+from ..config import HYPERPARAMETER_NAMES, RunConfig, unknown_names_message, check_range, default_hyperparameters
+from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
+from ..errors import ConfigError, NonFiniteLossError, WorkerError
 from .flat_params import flatten_parameters
-from .models import build_model, model_spec
-from .optim import build_optimizer
-from .progress import make_monitor
-from .results import SOLVE_WINDOW, Episode, RunResult, read_episodes
+from ..paper.models import build_model, model_spec
+from ..paper.optim import build_optimizer
+from ..live.monitors import make_monitor
+from ..runs.result import SOLVE_WINDOW, Episode, RunResult, read_episodes
 from .worker import DONE, EPISODE, ERROR, SharedState, run_worker, worker_seed
 
 SHUTDOWN_GRACE_SECONDS = 3.0
@@ -208,7 +209,7 @@ def _context(start_method):
     if start_method == "forkserver":
         # The fork server imports torch and the worker once; each worker then starts
         # as a fork of it, quickly, and without the threads of a notebook kernel.
-        context.set_forkserver_preload(["a3c_course.worker"])
+        context.set_forkserver_preload(["a3c_course.engine.worker"])
     return context
 
 
@@ -225,7 +226,7 @@ def _split_settings(settings):
             hp_overrides[name] = value
         else:
             known = HYPERPARAMETER_NAMES + tuple(targets.EXERCISE_FUNCTIONS)
-            raise ConfigError(_unknown_names_message([name], known))
+            raise ConfigError(unknown_names_message([name], known))
     try:
         blob = cloudpickle.dumps(functions)
     except Exception as err:

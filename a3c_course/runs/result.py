@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from .checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
-from .config import Hyperparameters
-from .models import build_model
+from ..config import Hyperparameters
+from ..paper.models import build_model
 
 EPISODES_NAME = "episodes.csv"
 SUMMARY_NAME = "summary.json"
@@ -180,7 +180,7 @@ class RunResult:
 
     def plot(self, ax=None, **kwargs):
         """The learning curve (see :func:`a3c_course.plotting.plot_learning_curve`)."""
-        from .plotting import plot_learning_curve
+        from ..live.plots import plot_learning_curve
 
         return plot_learning_curve(self, ax=ax, **kwargs)
 

@@ -15,8 +15,8 @@ import datetime
 import sys
 from pathlib import Path
 
-from .errors import ConfigError
-from .profiles import current_profile
+from ..errors import ConfigError
+from ..profiles import current_profile
 
 LIVE_CHOICES = ("auto", "widget", "text", "static", "none")
 
@@ -119,7 +119,7 @@ def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="t
             live = "none"
     if live == "widget" and in_notebook():
         try:
-            from .widgets import Dashboard
+            from .dashboard import Dashboard
         except ImportError:  # ipywidgets missing from this environment: no live view
             return StaticMonitor(title)
         return Dashboard(max_steps=max_steps, start_step=start_step,

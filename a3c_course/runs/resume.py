@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 from .checkpoint import load_checkpoint
-from .config import Hyperparameters
+from ..config import Hyperparameters
 
 
 def resume_arguments(folder, algo=None, env_id=None, n_workers=None, seed=None,

@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
-from .envs import ATARI_FRAME_SKIP, is_atari, make_env
-from .errors import ConfigError
-from .models import build_model
+from ..envs.make import frames_per_step, make_env
+from ..errors import ConfigError
+from ..paper.models import build_model
 
 VIDEO_NAME = "episode.gif"
 ATARI_HZ = 60  # the console draws 60 frames per second
@@ -142,8 +142,9 @@ def _play(agent, env, max_steps, greedy, epsilon, rng, generator, record) -> Pla
     obs, _ = env.reset()
     state = agent.model.initial_state()
     fps = env.metadata.get("render_fps") or 30
-    if is_atari(agent.env_id):
-        fps = round(ATARI_HZ / ATARI_FRAME_SKIP)  # one frame per agent step: real time
+    frames = frames_per_step(agent.env_id)
+    if frames > 1:  # Atari: one video frame per agent step plays in real time
+        fps = round(ATARI_HZ / frames)
     episode = PlayedEpisode(fps=int(fps))
     if record:
         episode.frames.append(env.render())

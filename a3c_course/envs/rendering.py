@@ -48,7 +48,7 @@ def try_render(env_id: str, **make_kwargs):
     Never raises for a rendering failure: the reason says what went wrong, so that a
     notebook can say it and go on without pictures.
     """
-    from .envs import make_env
+    from .make import make_env
 
     env = None
     try:

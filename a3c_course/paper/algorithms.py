@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from . import targets
-from .config import Hyperparameters
-from .fast_acting import CachedHead, sample_from_logits
+from ..config import Hyperparameters
+from ..engine.fast_acting import CachedHead, sample_from_logits
 
 
 @dataclass

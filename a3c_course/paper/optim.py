@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from .flat_params import flat_buffer, views_like
+from ..engine.flat_params import flat_buffer, views_like
 
 
 class _SharedStateOptimizer:
@@ -280,15 +280,8 @@ def adam_step_bound(beta1: float, beta2: float) -> float:
     return (1 - beta1) / math.sqrt((1 - beta2) * (1 - ratio))
 
 
-OPTIMIZERS = {
-    "shared_rmsprop": "RMSProp, statistics shared by all workers (the paper's most robust variant)",
-    "rmsprop": "RMSProp, each worker keeps its own statistics",
-    "shared_adam": "Adam, moments and step count shared by all workers",
-}
-
-
 def build_optimizer(name: str, params, lr: float, rmsprop_alpha: float, rmsprop_eps: float):
-    """The optimizer called ``name`` (a key of :data:`OPTIMIZERS`) over ``params``."""
+    """The optimizer called ``name`` (a key of :data:`a3c_course.config.OPTIMIZERS`) over ``params``."""
     if name in ("shared_rmsprop", "rmsprop"):
         return SharedRMSprop(params, lr=lr, alpha=rmsprop_alpha, eps=rmsprop_eps)
     if name == "shared_adam":

@@ -1,0 +1,13 @@
+"""The machinery that runs the paper's methods: one parent and N worker processes.
+
+- :mod:`~a3c_course.engine.trainer`: ``train()``, the parent: shared model, workers,
+  stop conditions, the result;
+- :mod:`~a3c_course.engine.plan`: the checks and choices made before any process starts;
+- :mod:`~a3c_course.engine.processes`: starting worker processes safely (start
+  methods, interrupts, the user's main module);
+- :mod:`~a3c_course.engine.worker`: the loop each worker runs;
+- :mod:`~a3c_course.engine.flat_params` and :mod:`~a3c_course.engine.fast_acting`: the
+  two speed-ups of the worker loop (one flat tensor behind the weights; acting in NumPy).
+
+To see the idea without the speed-ups, read :mod:`a3c_course.paper.a3c_in_one_file`.
+"""
