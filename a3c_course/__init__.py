@@ -29,7 +29,13 @@ from __future__ import annotations
 import importlib
 
 from . import _moved
-from .errors import A3CCourseError, ConfigError, NonFiniteLossError, TrainingError, WorkerError
+from .errors import (
+    A3CCourseError,
+    ConfigError,
+    NonFiniteLossError,
+    TrainingError,
+    WorkerError,
+)
 from .profiles import budget, current_profile
 
 _moved.install()

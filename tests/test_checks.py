@@ -14,6 +14,11 @@ import torch
 import torch.nn.functional as F
 
 from a3c_course import checks
+from a3c_course.exercises import actor_critic_loss as actor_critic_exercise
+from a3c_course.exercises import entropy as entropy_exercise
+from a3c_course.exercises import n_step_returns as n_step_exercise
+from a3c_course.exercises import one_step_q_target as one_step_q_exercise
+from a3c_course.exercises import sarsa_target as sarsa_exercise
 from a3c_course.paper import targets
 from a3c_course.checks import CHECKS, ExerciseError
 
@@ -830,12 +835,14 @@ def test_epsilon_greedy_other_greedy_and_rate_mistakes():
 def test_every_mistake_a_checker_names_is_demonstrated_here():
     """Each entry of the checkers' mistake tables has a wrong implementation above."""
     named = {
-        "one_step_q_target": checks.ONE_STEP_Q_MISTAKES,
-        "sarsa_target": checks.SARSA_MISTAKES,
-        "n_step_returns": checks.N_STEP_MISTAKES,
-        "entropy": checks.ENTROPY_MISTAKES,
-        "actor_critic_loss": (checks.POLICY_MISTAKES + checks.VALUE_MISTAKES
-                              + checks.ENTROPY_PART_MISTAKES + checks.TOTAL_MISTAKES),
+        "one_step_q_target": one_step_q_exercise.ONE_STEP_Q_MISTAKES,
+        "sarsa_target": sarsa_exercise.SARSA_MISTAKES,
+        "n_step_returns": n_step_exercise.N_STEP_MISTAKES,
+        "entropy": entropy_exercise.ENTROPY_MISTAKES,
+        "actor_critic_loss": (actor_critic_exercise.POLICY_MISTAKES
+                              + actor_critic_exercise.VALUE_MISTAKES
+                              + actor_critic_exercise.ENTROPY_PART_MISTAKES
+                              + actor_critic_exercise.TOTAL_MISTAKES),
     }
     demonstrated = {
         "one_step_q_target": set(ONE_STEP_Q_MISTAKES),

@@ -37,18 +37,24 @@ import numpy as np
 import torch
 import torch.multiprocessing as torch_mp
 
-from ..paper import targets
-from . import worker as worker_module
-from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
-from ..runs.checkpoint import load_checkpoint
-from ..config import HYPERPARAMETER_NAMES, RunConfig, unknown_names_message, check_range, default_hyperparameters
+from ..config import (
+    HYPERPARAMETER_NAMES,
+    RunConfig,
+    check_range,
+    default_hyperparameters,
+    unknown_names_message,
+)
 from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
 from ..errors import ConfigError, NonFiniteLossError, WorkerError
-from .flat_params import flatten_parameters
+from ..live.monitors import make_monitor
+from ..paper import targets
+from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
 from ..paper.models import build_model, model_spec
 from ..paper.optim import build_optimizer
-from ..live.monitors import make_monitor
+from ..runs.checkpoint import load_checkpoint
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult, read_episodes
+from . import worker as worker_module
+from .flat_params import flatten_parameters
 from .worker import DONE, EPISODE, ERROR, SharedState, run_worker, worker_seed
 
 SHUTDOWN_GRACE_SECONDS = 3.0

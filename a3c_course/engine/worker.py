@@ -29,11 +29,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ..paper.algorithms import Rollout, algorithm_class
 from ..config import RunConfig
 from ..envs.make import make_env, observation_to_array
-from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
+from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
+from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 
 # Messages a worker sends to the parent on the results queue.
 EPISODE = "episode"  # (EPISODE, worker, wall_seconds, global_step, episode_return, episode_length)

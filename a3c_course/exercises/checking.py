@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import A3CCourseError
+from .messages import dtype_text, number, shape_text, short, show
 
 #: How close an answer must be to count as right (float32 arithmetic, summed losses).
 RTOL, ATOL = 1e-4, 1e-5
@@ -149,7 +149,7 @@ def check_signature(fn, exercise: Exercise) -> None:
     if not callable(fn):
         fail(
             f"check_{name} needs your function itself, but it got a {type(fn).__name__} "
-            f"({_short(fn)}). Pass the function without calling it: check_{name}({name}).",
+            f"({short(fn)}). Pass the function without calling it: check_{name}({name}).",
             "not_a_function",
         )
     try:
@@ -290,12 +290,12 @@ def expect_tensor(exercise: Exercise, case: Case, value, shape: tuple, what: str
     name = exercise.name
     what = what or f"{name}'s answer"
     on = f"on the case {case.description}"
-    expected = _shape(shape)
+    expected = shape_text(shape)
     if value is None:
         fail(f"{name} returned None {on}: did you forget the `return` statement?", "returns_none")
     if isinstance(value, (list, tuple)):
         fail(
-            f"{what} is a Python {type(value).__name__} ({_short(value)}) {on}. Tensors in, "
+            f"{what} is a Python {type(value).__name__} ({short(value)}) {on}. Tensors in, "
             f"tensors out: build a tensor of shape {expected}, e.g. torch.tensor(my_list) "
             f"for numbers or torch.stack(my_list) for 0-d tensors.",
             "not_a_tensor",
@@ -308,7 +308,7 @@ def expect_tensor(exercise: Exercise, case: Case, value, shape: tuple, what: str
         )
     if isinstance(value, (int, float, np.number)):
         fail(
-            f"{what} is a plain number ({_short(value)}) {on}, not a tensor: return the "
+            f"{what} is a plain number ({short(value)}) {on}, not a tensor: return the "
             f"tensor itself, without .item() or float(), so that it keeps its shape "
             f"{expected} and gradient can flow through it.",
             "not_a_tensor",
@@ -319,20 +319,20 @@ def expect_tensor(exercise: Exercise, case: Case, value, shape: tuple, what: str
     got = tuple(value.shape)
     if got != tuple(shape):
         hint = (shape_hint(got, case) if shape_hint else None) or _general_shape_hint(got, tuple(shape))
-        fail(f"{what} has shape {_shape(got)} {on}, expected {expected}. {hint}".rstrip(),
+        fail(f"{what} has shape {shape_text(got)} {on}, expected {expected}. {hint}".rstrip(),
              "wrong_shape")
     if value.dtype == torch.float32:
         return
     if value.is_floating_point():
         fail(
-            f"{what} is {_dtype(value.dtype)} {on}; the course computes in float32, the "
+            f"{what} is {dtype_text(value.dtype)} {on}; the course computes in float32, the "
             f"dtype of the network and of the inputs. Create new tensors with the inputs' "
             f"dtype (torch.zeros_like(...), dtype=rewards.dtype) rather than from numpy "
             f"float64 or with dtype=torch.float64.",
             "wrong_dtype",
         )
     fail(
-        f"{what} is an integer tensor ({_dtype(value.dtype)}) {on}, so every value is "
+        f"{what} is an integer tensor ({dtype_text(value.dtype)}) {on}, so every value is "
         f"rounded down. Make it float32: torch.zeros(T) or torch.zeros_like(rewards), "
         f"not torch.tensor([0, 0, 0]) or dtype=torch.long.",
         "integer_dtype",
@@ -414,58 +414,14 @@ def _difference(exercise: Exercise, case: Case, actual, expected, what: str) -> 
     index = tuple(int(k) for k in off.nonzero()[-1 if exercise.backwards else 0])
     where = (exercise.position.format(index[0]) if len(index) == 1
              else f"at [{', '.join(map(str, index))}]")
-    lines.append(f"  {where} {you} {_number(a[index].item())}, "
-                 f"expected {_number(e[index].item())}")
+    lines.append(f"  {where} {you} {number(a[index].item())}, "
+                 f"expected {number(e[index].item())}")
     lines.append(f"  expected: {show(expected)}")
     lines.append(f"  returned: {show(actual)}")
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- showing
 
 
 def describe(exercise: Exercise, case: Case) -> str:
     """``"ends in a terminal state" (rewards=[1.0, 2.0], gamma=0.5, ...)``."""
     arguments = ", ".join(f"{p}={show(a)}" for p, a in zip(exercise.parameters, case.args))
     return f'"{case.description}" ({arguments})'
-
-
-def show(value) -> str:
-    """A value as the student would type it, numbers rounded to 4 decimals."""
-    if torch.is_tensor(value):
-        value = value.detach()
-        if value.dim() == 0:
-            return _number(value.item())
-        return _nested(value.tolist())
-    if isinstance(value, np.random.Generator):
-        return "rng"
-    if isinstance(value, (float, np.floating)):
-        return _number(float(value))
-    return repr(value)
-
-
-def _nested(values) -> str:
-    if isinstance(values, list):
-        return "[" + ", ".join(_nested(v) for v in values) + "]"
-    return _number(values)
-
-
-def _number(x) -> str:
-    if isinstance(x, bool) or isinstance(x, int):
-        return repr(x)
-    if math.isfinite(x):
-        return repr(round(x, 4) + 0.0)  # + 0.0 turns -0.0 into 0.0
-    return repr(x)
-
-
-def _shape(shape: tuple) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
-
-
-def _dtype(dtype) -> str:
-    return str(dtype).replace("torch.", "")
-
-
-def _short(value, limit: int = 60) -> str:
-    text = show(value) if torch.is_tensor(value) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

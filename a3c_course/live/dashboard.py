@@ -37,8 +37,8 @@ import time
 
 import numpy as np
 
-from .plots import SMOOTHING_WINDOW, moving_average
 from .monitors import Monitor, recent_mean
+from .plots import SMOOTHING_WINDOW, moving_average
 
 REDRAW_SECONDS = 1.0
 """Least time between two redraws of the curve and the worker table."""

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import targets
 from ..config import Hyperparameters
 from ..engine.fast_acting import CachedHead, sample_from_logits
+from . import targets
 
 
 @dataclass
