@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from a3c_course.runs.checkpoint import load_checkpoint
 from a3c_course.envs import AtariOptions, make_env
+from a3c_course.runs.checkpoint import load_checkpoint
 from a3c_course.runs.watch import load_agent
 
 

@@ -27,22 +27,20 @@ from collections import defaultdict
 
 import cloudpickle
 import torch
-
-from a3c_course.live.monitors import Monitor
-from a3c_course.engine.trainer import _plan, _Run
-from a3c_course.engine.worker import WorkerLoop
-
 from common import machine, markdown_table, parse_settings
+
+from a3c_course.engine.plan import make_plan
+from a3c_course.engine.shared import build_shared_state
+from a3c_course.engine.worker import WorkerLoop
 
 PHASES = ("emulator", "act", "loss", "backward", "clip", "optimizer", "weight copy")
 
 
 def in_process_worker(algo, env_id, max_steps, settings) -> WorkerLoop:
     """A worker loop with the shared state train() would build, in this process."""
-    plan = _plan(algo, env_id, 1, 0, max_steps, None, None, None, None, None, None, None,
-                 settings)
-    run = _Run(plan, Monitor())
-    shared = run._build_shared()
+    plan = make_plan(algo, env_id, 1, 0, max_steps, None, None, None, None, None, None, None,
+                     settings)
+    shared = build_shared_state(plan)
     shared.start_time = time.time()
     return WorkerLoop(0, plan.config, shared, cloudpickle.loads(plan.functions),
                       plan.final_epsilons[0])

@@ -27,7 +27,6 @@ import time
 
 import numpy as np
 import torch
-
 from common import machine, markdown_table, parse_settings
 
 TARGET_FRAMES_PER_SECOND = 3_000

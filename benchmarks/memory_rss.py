@@ -16,9 +16,9 @@ import threading
 import time
 
 import psutil
+from common import machine, markdown_table
 
 from a3c_course import train
-from common import machine, markdown_table
 
 WARM_UP_FRACTION = 0.1
 

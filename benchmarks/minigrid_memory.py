@@ -30,12 +30,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from common import machine, markdown_table
 
 from a3c_course import train
-from a3c_course.live.plots import moving_average
 from a3c_course.live.monitors import Monitor
+from a3c_course.live.plots import moving_average
 from a3c_course.runs.result import load_run
 
 DEFAULT_ENV = "MiniGrid-MemoryS11FacingCue-v0"

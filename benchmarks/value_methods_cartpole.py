@@ -18,10 +18,10 @@ evaluation shows what the shared network learned.
 import argparse
 
 import numpy as np
+from common import machine, markdown_table
 
 from a3c_course import train
 from a3c_course.runs.watch import play_episode
-from common import machine, markdown_table
 
 
 def greedy_return(result, episodes=20):

@@ -31,13 +31,13 @@ from collections import defaultdict
 
 import numpy as np
 import torch
-
-from a3c_course.envs import make_env, observation_to_array
-from a3c_course.engine.fast_acting import numpy_head
-from a3c_course.live.monitors import Monitor
-from a3c_course.engine.trainer import _plan, _Run
-from a3c_course.engine.worker import WorkerLoop
 from common import machine, markdown_table
+
+from a3c_course.engine.fast_acting import numpy_head
+from a3c_course.engine.plan import make_plan
+from a3c_course.engine.shared import build_shared_state
+from a3c_course.engine.worker import WorkerLoop
+from a3c_course.envs import make_env, observation_to_array
 
 clock = time.thread_time
 
@@ -60,10 +60,10 @@ class PhaseClock:
 
 
 def profiled_loop(algo, env_id, steps, settings):
-    plan = _plan(algo=algo, env_id=env_id, n_workers=1, seed=0, max_steps=steps,
+    plan = make_plan(algo=algo, env_id=env_id, n_workers=1, seed=0, max_steps=steps,
                  stop_at_return=None, time_limit=None, start_method="fork", resume=None,
                  save_to=None, checkpoint_every=None, env_kwargs=None, settings=settings)
-    shared = _Run(plan, Monitor())._build_shared()
+    shared = build_shared_state(plan)
     shared.stop, shared.start_time = threading.Event(), time.time()
     shared.queue = multiprocessing.get_context("fork").Queue()
     drainer = threading.Thread(target=_drain_forever, args=(shared.queue,), daemon=True)

@@ -9,8 +9,9 @@ the ratio to 1 worker is what the paper's Table 2 calls speedup in throughput.
 
 import argparse
 
-from a3c_course import train
 from common import machine, markdown_table
+
+from a3c_course import train
 
 
 def measure_rates(workers=(1, 2), steps=200_000, repeats=2, algo="a3c", env_id="CartPole-v1"):

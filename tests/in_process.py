@@ -10,9 +10,10 @@ import time
 import torch
 
 from a3c_course.config import RunConfig
+from a3c_course.engine.shared import SharedState
+from a3c_course.engine.worker import WorkerLoop
 from a3c_course.paper.models import build_model
 from a3c_course.paper.optim import build_optimizer
-from a3c_course.engine.worker import SharedState, WorkerLoop
 
 
 def in_process_worker_loop(config: RunConfig) -> WorkerLoop:

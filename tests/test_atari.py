@@ -8,15 +8,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from in_process import in_process_worker_loop
 
-from a3c_course import budget, train
-from a3c_course.runs.checkpoint import load_checkpoint
+from a3c_course import ConfigError, budget, train
 from a3c_course.config import RunConfig, default_hyperparameters
-from a3c_course import ConfigError
 from a3c_course.envs import AtariOptions, make_env, read_spaces
 from a3c_course.paper.models import build_model, model_spec
 from a3c_course.paper.optim import build_optimizer
-from in_process import in_process_worker_loop
+from a3c_course.runs.checkpoint import load_checkpoint
 
 PONG = "ALE/Pong-v5"
 # The emulator ends each game after this many frames (ALE's own option): short

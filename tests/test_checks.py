@@ -14,13 +14,13 @@ import torch
 import torch.nn.functional as F
 
 from a3c_course import checks
+from a3c_course.checks import CHECKS, ExerciseError
 from a3c_course.exercises import actor_critic_loss as actor_critic_exercise
 from a3c_course.exercises import entropy as entropy_exercise
 from a3c_course.exercises import n_step_returns as n_step_exercise
 from a3c_course.exercises import one_step_q_target as one_step_q_exercise
 from a3c_course.exercises import sarsa_target as sarsa_exercise
 from a3c_course.paper import targets
-from a3c_course.checks import CHECKS, ExerciseError
 
 
 def expect_mistake(check, fn, mistake, *words):

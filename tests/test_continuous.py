@@ -7,15 +7,14 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-
 import toy_envs
+from test_recurrent import worker_loop
+
 from a3c_course import ConfigError, train
 from a3c_course.config import FAMILY_DEFAULTS, default_hyperparameters
 from a3c_course.envs import read_spaces
 from a3c_course.paper.models import GaussianActorCritic, build_model, model_spec
-
 from conftest import PYTHON, REPO
-from test_recurrent import worker_loop
 
 FAST = dict(live="none", start_method="fork")
 

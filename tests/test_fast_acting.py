@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from a3c_course.paper.algorithms import A3C, OneStepQ
 from a3c_course.config import default_hyperparameters
 from a3c_course.engine.fast_acting import CachedHead, numpy_head, sample_from_logits
+from a3c_course.paper.algorithms import A3C, OneStepQ
 from a3c_course.paper.models import build_model
 
 MLP = {"trunk": "mlp", "obs_shape": [4], "hidden_sizes": [64, 64], "n_actions": 3, "lstm_size": 0}

@@ -5,11 +5,15 @@ import multiprocessing
 import pytest
 import torch
 
-from a3c_course.engine.flat_params import flat_buffer, flatten_gradients, flatten_parameters
+from a3c_course.engine.flat_params import (
+    flat_buffer,
+    flatten_gradients,
+    flatten_parameters,
+)
+from a3c_course.engine.plan import make_plan
+from a3c_course.engine.shared import build_shared_state
 from a3c_course.paper.models import build_model
 from a3c_course.paper.optim import SharedAdam, SharedRMSprop
-from a3c_course.live.monitors import Monitor
-from a3c_course.engine.trainer import _plan, _Run
 
 SPEC = {"head": "actor_critic", "trunk": "mlp", "obs_shape": [4], "hidden_sizes": [64, 64],
         "n_actions": 2, "lstm_size": 0}
@@ -102,10 +106,10 @@ def _report_layout(shared, results):
 
 @pytest.mark.parametrize("start_method", ["spawn", "forkserver", "fork"])
 def test_worker_processes_see_the_shared_model_as_one_flat_tensor(start_method):
-    plan = _plan(algo="a3c", env_id="CartPole-v1", n_workers=1, seed=0, max_steps=100,
+    plan = make_plan(algo="a3c", env_id="CartPole-v1", n_workers=1, seed=0, max_steps=100,
                  stop_at_return=None, time_limit=None, start_method=start_method, resume=None,
                  save_to=None, checkpoint_every=None, env_kwargs=None, settings={})
-    shared = _Run(plan, Monitor())._build_shared()
+    shared = build_shared_state(plan)
     before = float(flat_buffer(shared.model.parameters()).sum())
     context = multiprocessing.get_context(start_method)
     results = context.Queue()

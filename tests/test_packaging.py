@@ -1,8 +1,9 @@
 """The install files agree with each other, and the README holds its two commands."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -4,13 +4,13 @@ at episode end, with backpropagation truncated at each rollout's start."""
 import numpy as np
 import pytest
 import torch
-
 import toy_envs
+from in_process import in_process_worker_loop
+
 from a3c_course import ConfigError, train
 from a3c_course.config import RunConfig, default_hyperparameters
 from a3c_course.envs import read_spaces
 from a3c_course.paper.models import build_model, model_spec
-from in_process import in_process_worker_loop
 
 FAST = dict(live="none", start_method="fork")
 

@@ -9,7 +9,6 @@ import torch
 
 from a3c_course import load_run, train
 from a3c_course.runs.checkpoint import load_checkpoint
-
 from conftest import PYTHON, REPO
 
 SUMMARY_KEYS = {"algo", "env_id", "workers", "seed", "solved", "solved_at_seconds",

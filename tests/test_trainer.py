@@ -14,7 +14,6 @@ import torch
 
 from a3c_course import ConfigError, NonFiniteLossError, WorkerError, train
 from a3c_course.live.monitors import Monitor
-
 from conftest import PYTHON, REPO, wait_until_gone, worker_pids, worker_processes
 
 FAST = dict(live="none", start_method="fork")

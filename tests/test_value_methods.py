@@ -10,20 +10,24 @@ import pytest
 import torch
 
 from a3c_course import train
-from a3c_course.paper.algorithms import annealed_epsilon
-from a3c_course.config import PAPER_FINAL_EPSILON_PROBS, PAPER_FINAL_EPSILONS, default_hyperparameters
+from a3c_course.config import (
+    PAPER_FINAL_EPSILON_PROBS,
+    PAPER_FINAL_EPSILONS,
+    default_hyperparameters,
+)
+from a3c_course.engine.plan import draw_final_epsilon, make_plan
+from a3c_course.engine.shared import build_shared_state, maybe_update_target
+from a3c_course.engine.worker import EPISODE, WorkerLoop
 from a3c_course.live.plots import moving_average
-from a3c_course.live.monitors import Monitor
-from a3c_course.engine.trainer import _plan, _Run, draw_final_epsilon
-from a3c_course.engine.worker import EPISODE, WorkerLoop, maybe_update_target
+from a3c_course.paper.algorithms import annealed_epsilon
 
 
 def in_process_worker(algo, max_steps, **settings):
     """A worker loop run in this process, with a plain queue and event, to watch it closely."""
-    plan = _plan(algo=algo, env_id="CartPole-v1", n_workers=1, seed=0, max_steps=max_steps,
+    plan = make_plan(algo=algo, env_id="CartPole-v1", n_workers=1, seed=0, max_steps=max_steps,
                  stop_at_return=None, time_limit=None, start_method="fork", resume=None,
                  save_to=None, checkpoint_every=None, env_kwargs=None, settings=settings)
-    shared = _Run(plan, Monitor())._build_shared()
+    shared = build_shared_state(plan)
     shared.queue, shared.stop, shared.start_time = queue.Queue(), threading.Event(), time.time()
     loop = WorkerLoop(0, plan.config, shared, {}, plan.final_epsilons[0])
     return loop, shared

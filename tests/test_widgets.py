@@ -6,8 +6,8 @@ import time
 import pytest
 
 from a3c_course.live import monitors as progress
-from a3c_course.runs.result import Episode
 from a3c_course.live.dashboard import Dashboard, worker_table_html
+from a3c_course.runs.result import Episode
 from conftest import wait_until_gone, worker_processes
 
 jupyter_client = pytest.importorskip("jupyter_client")

@@ -9,10 +9,10 @@ One iteration, as in the paper's pseudo-code::
     apply the gradients to the shared parameters          (Hogwild: no lock)
     add the steps to the global step counter
 
-Everything the worker shares with the others arrives in a :class:`SharedState`.
-The global step counter is one slot per worker (plus one for the steps of a resumed
-run) that only that worker writes, so that counting needs no lock and loses nothing;
-the global step is their sum.
+Everything the worker shares with the others arrives in a
+:class:`~a3c_course.engine.shared.SharedState`. To see the same loop without the
+speed-ups (the flat buffers, acting in NumPy), read
+:mod:`a3c_course.paper.a3c_in_one_file` first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import multiprocessing
 import signal
 import time
 import traceback
-from dataclasses import dataclass
 
 import cloudpickle
 import gymnasium as gym
@@ -34,6 +33,7 @@ from ..envs.make import make_env, observation_to_array
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
+from .shared import SharedState, global_step, maybe_update_target, worker_seed
 
 # Messages a worker sends to the parent on the results queue.
 EPISODE = "episode"  # (EPISODE, worker, wall_seconds, global_step, episode_return, episode_length)
@@ -43,54 +43,11 @@ DONE = "done"  # (DONE, worker, steps)
 PARENT_CHECK_SECONDS = 1.0
 
 
-@dataclass
-class SharedState:
-    """What the parent allocates in shared memory before the workers start."""
-
-    model: torch.nn.Module
-    optimizer: object
-    """A :mod:`a3c_course.optim` optimizer over ``model``'s parameters."""
-    target_model: torch.nn.Module | None
-    step_counts: torch.Tensor
-    """int64 ``[n_workers + 1]``: slot ``i`` counts worker ``i``'s steps; the last, earlier runs'."""
-    target_syncs: torch.Tensor
-    """int64 ``[1]``: how many times the target network has been updated."""
-    stop: object
-    queue: object
-    start_time: float
-
-
-def global_step(step_counts: torch.Tensor) -> int:
-    return int(step_counts.sum())
-
-
 def annealed_lr(lr: float, step: int, max_steps: int, anneal: bool) -> float:
     """The paper anneals the learning rate linearly to 0 over the whole run."""
     if not anneal:
         return lr
     return lr * max(0.0, 1.0 - step / max_steps)
-
-
-def maybe_update_target(shared: SharedState, step: int, interval: int) -> bool:
-    """Copy the online weights into the target network once every ``interval`` global steps.
-
-    Any worker may notice that a new multiple of ``interval`` has been passed; it
-    records that in ``target_syncs`` and copies. Returns whether it copied.
-    """
-    due = step // interval
-    if due <= int(shared.target_syncs[0]):
-        return False
-    shared.target_syncs[0] = due
-    with torch.no_grad():
-        torch._foreach_copy_(
-            list(shared.target_model.parameters()), list(shared.model.parameters())
-        )
-    return True
-
-
-def worker_seed(seed: int, worker: int) -> int:
-    """A distinct, reproducible seed per worker."""
-    return int(np.random.SeedSequence([seed, worker]).generate_state(1)[0])
 
 
 def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_blob: bytes,

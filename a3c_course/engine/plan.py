@@ -1,0 +1,178 @@
+"""What ``train()`` decides before any process starts: every input checked, the run planned.
+
+A mistake in the arguments (an unknown environment, zero workers, a value method on
+continuous actions, a student's function that cannot be sent to a worker) is found
+here, in the notebook's own process, and reported as a
+:class:`~a3c_course.errors.ConfigError` that says what to do. Nothing has started yet,
+so nothing needs stopping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cloudpickle
+import gymnasium as gym
+import numpy as np
+
+from ..config import (
+    HYPERPARAMETER_NAMES,
+    RunConfig,
+    check_range,
+    default_hyperparameters,
+    unknown_names_message,
+)
+from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
+from ..errors import ConfigError
+from ..paper import targets
+from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
+from ..paper.models import model_spec
+from ..runs.checkpoint import load_checkpoint
+from ..runs.result import read_episodes
+from .processes import start_context
+from .shared import worker_seed
+
+
+@dataclass
+class RunPlan:
+    """The checked inputs of a run, and what was decided from them."""
+
+    config: RunConfig
+    """What every worker needs to know (plain, picklable data)."""
+    context: object
+    """The multiprocessing context of the chosen start method."""
+    functions: bytes
+    """The student's exercise functions, by name, pickled by value (cloudpickle)."""
+    method: type
+    """The class of the method (:mod:`a3c_course.paper.algorithms`)."""
+    stop_at_return: float | None
+    time_limit: float | None
+    checkpoint: dict | None
+    """The checkpoint to resume from, or None."""
+    previous_episodes: list
+    start_step: int
+    final_epsilons: list
+    """Each worker's final epsilon (value methods), or None per worker."""
+    save_to: object
+    checkpoint_every: float | None
+
+
+def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
+              resume, save_to, checkpoint_every, env_kwargs, settings) -> RunPlan:
+    """Check every input of :func:`~a3c_course.engine.trainer.train` and plan the run.
+
+    Raises :class:`~a3c_course.errors.ConfigError` for the first bad input, before any
+    process starts.
+    """
+    if algo not in ALGORITHMS:
+        raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(ALGORITHMS)}")
+    check_range("n_workers", n_workers, 1, integer=True)
+    check_range("seed", seed, 0, integer=True)
+    check_range("max_steps", max_steps, 1, integer=True)
+    if stop_at_return is not None:
+        check_range("stop_at_return", stop_at_return)
+    if time_limit is not None:
+        check_range("time_limit", time_limit, 0, low_open=True)
+    if checkpoint_every is not None:
+        check_range("checkpoint_every", checkpoint_every, 0, low_open=True)
+        if save_to is None:
+            raise ConfigError("checkpoint_every needs save_to, the folder to write checkpoints to")
+    context = start_context(start_method)
+    functions, hp_overrides = split_settings(settings)
+
+    check_env_id(env_id)
+    env_kwargs = dict(env_kwargs or {})
+    spaces = read_spaces(env_id, env_kwargs)
+    discrete = isinstance(spaces.action_space, gym.spaces.Discrete)
+    method = algorithm_class(algo, discrete)
+    if issubclass(method, ValueMethod) and not discrete:
+        raise ConfigError(
+            f"{algo!r} is a value-based method: it needs a discrete action space to take "
+            f"max_a Q(s, a), but {env_id} has continuous actions {spaces.action_space}. "
+            "Use algo='a3c', whose Gaussian policy handles continuous actions."
+        )
+    if not discrete and not isinstance(spaces.action_space, gym.spaces.Box):
+        raise ConfigError(f"{env_id} has action space {spaces.action_space}; the course handles "
+                          "Discrete and Box action spaces")
+    family = environment_family(env_id, discrete)
+    hp = default_hyperparameters(family, algo, **hp_overrides)
+    if hp.recurrent and issubclass(method, ValueMethod):
+        raise ConfigError("recurrent=True is for algo='a3c'; the value-based methods use "
+                          "feed-forward Q-networks, as in the paper")
+    spec = model_spec(spaces.observation_space, spaces.action_space, method.head,
+                      hp.hidden_sizes, hp.recurrent)
+
+    checkpoint, previous_episodes = None, []
+    if resume is not None:
+        checkpoint, previous_episodes = read_resume(resume, algo, env_id, spec)
+    start_step = int(checkpoint["global_step"]) if checkpoint else 0
+    if start_step >= max_steps:
+        raise ConfigError(f"the run to resume is at global step {start_step} already; "
+                          f"give a larger max_steps than {max_steps} to train further")
+
+    final_epsilons = [
+        draw_final_epsilon(seed, i, hp.final_epsilons, hp.final_epsilon_probs)
+        if issubclass(method, ValueMethod) else None
+        for i in range(n_workers)
+    ]
+    config = RunConfig(algo=algo, env_id=env_id, n_workers=n_workers, seed=seed,
+                       max_steps=max_steps, hyperparameters=hp, model_spec=spec,
+                       env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step)
+    return RunPlan(config=config, context=context, functions=functions, method=method,
+                   stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
+                 previous_episodes=previous_episodes, start_step=start_step,
+                 final_epsilons=final_epsilons, save_to=save_to,
+                 checkpoint_every=checkpoint_every)
+
+
+def environment_family(env_id, discrete):
+    """The key of :data:`~a3c_course.config.FAMILY_DEFAULTS` for this environment, or None."""
+    if is_atari(env_id):
+        return "atari"
+    if is_minigrid(env_id):
+        return "minigrid"
+    return None if discrete else "continuous"
+
+
+def split_settings(settings):
+    """Exercise functions (by name) apart from hyperparameters; unknown names refused."""
+    functions, hp_overrides = {}, {}
+    for name, value in settings.items():
+        if name in targets.EXERCISE_FUNCTIONS:
+            if not callable(value):
+                raise ConfigError(f"{name} must be a function like "
+                                  f"a3c_course.targets.{name}, not {value!r}")
+            functions[name] = value
+        elif name in HYPERPARAMETER_NAMES:
+            hp_overrides[name] = value
+        else:
+            known = HYPERPARAMETER_NAMES + tuple(targets.EXERCISE_FUNCTIONS)
+            raise ConfigError(unknown_names_message([name], known))
+    try:
+        blob = cloudpickle.dumps(functions)
+    except Exception as err:
+        raise ConfigError(f"the exercise functions could not be sent to the workers ({err}); "
+                          "define them at the top level of a cell or module") from err
+    return blob, hp_overrides
+
+
+def read_resume(resume, algo, env_id, spec):
+    """The checkpoint to resume from, and the episodes its run folder logged so far."""
+    checkpoint = load_checkpoint(resume)
+    if checkpoint["algo"] != algo or checkpoint["env_id"] != env_id:
+        raise ConfigError(f"{resume} holds a {checkpoint['algo']} run on {checkpoint['env_id']}; "
+                          f"it cannot resume as {algo} on {env_id}")
+    if checkpoint["model_spec"] != spec:
+        raise ConfigError(f"{resume} holds a model {checkpoint['model_spec']}, but these settings "
+                          f"build {spec}; resume with the settings of the original run")
+    folder = Path(resume)
+    episodes = read_episodes(folder) if (folder / "episodes.csv").exists() else []
+    return checkpoint, episodes
+
+
+def draw_final_epsilon(seed, worker, values, probs) -> float:
+    """Worker ``worker``'s final epsilon, drawn from ``values`` with ``probs`` (the paper's
+    0.1, 0.01, 0.5 with 0.4, 0.3, 0.3), reproducibly from the run's seed."""
+    rng = np.random.default_rng(worker_seed(seed, worker) + 1)
+    return float(rng.choice(np.asarray(values, dtype=float), p=np.asarray(probs, dtype=float)))

@@ -1,0 +1,92 @@
+"""Starting worker processes safely, wherever ``train()`` is called from.
+
+Three things can go wrong when a notebook or a script starts processes, and each has
+its guard here:
+
+- the start method: ``fork`` copies a notebook kernel's threads in an unknown state,
+  so the default is ``forkserver`` on Linux and ``spawn`` elsewhere (:func:`start_context`);
+- the user's main module: under ``spawn`` and ``forkserver`` every child re-imports
+  it, which restarts training in a script without a main guard
+  (:func:`main_module_hidden`);
+- an interrupt that arrives while workers start (:func:`sigint_ignored`).
+
+:func:`drain` reads a results queue without blocking for long.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+
+import torch.multiprocessing as torch_mp
+
+from ..errors import ConfigError
+
+#: What the fork server imports once, so that each worker forked from it starts quickly.
+WORKER_MODULE = "a3c_course.engine.worker"
+
+
+def start_context(start_method):
+    """The multiprocessing context for ``start_method`` (None: the platform's safe default)."""
+    methods = multiprocessing.get_all_start_methods()
+    if start_method is None:
+        start_method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    if start_method not in methods:
+        raise ConfigError(f"start_method {start_method!r} is not available here; "
+                          f"choose one of {', '.join(methods)}")
+    context = torch_mp.get_context(start_method)
+    if start_method == "forkserver":
+        # The fork server imports torch and the worker once; each worker then starts
+        # as a fork of it, quickly, and without the threads of a notebook kernel.
+        context.set_forkserver_preload([WORKER_MODULE])
+    return context
+
+
+@contextmanager
+def main_module_hidden():
+    """Keep spawned workers from re-running the parent's ``__main__`` module.
+
+    Under spawn and forkserver, multiprocessing re-imports the parent's main script in
+    every child, which restarts training in a script without an
+    ``if __name__ == "__main__":`` guard. The workers never need it: everything they
+    run comes from this package, and exercise functions travel by value (cloudpickle).
+    """
+    main = sys.modules.get("__main__")
+    saved = {name: main.__dict__.pop(name) for name in ("__file__", "__spec__")
+             if main is not None and name in main.__dict__}
+    if main is not None and "__spec__" in saved:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+@contextmanager
+def sigint_ignored():
+    """Ignore Ctrl-C while starting workers: they inherit it, and the parent alone decides."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def drain(queue, timeout):
+    """Every message waiting on ``queue``, waiting up to ``timeout`` seconds for the first."""
+    messages = []
+    try:
+        messages.append(queue.get(timeout=timeout) if timeout > 0 else queue.get_nowait())
+        while True:
+            messages.append(queue.get_nowait())
+    except (queue_module.Empty, EOFError, OSError):
+        pass
+    return messages

@@ -1,0 +1,101 @@
+"""What the parent allocates in shared memory before the workers start, and how it is read.
+
+Everything here is created once by the parent and then *shared*: each worker process
+sees the same memory, and writes to it without a lock (Hogwild). The global step
+counter is one slot per worker (plus one for the steps of a resumed run) that only
+that worker writes, so that counting needs no lock and loses nothing; the global step
+is their sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..paper.models import build_model
+from ..paper.optim import build_optimizer
+from .flat_params import flatten_parameters
+
+
+@dataclass
+class SharedState:
+    """What the parent allocates in shared memory before the workers start."""
+
+    model: torch.nn.Module
+    optimizer: object
+    """A :mod:`a3c_course.optim` optimizer over ``model``'s parameters."""
+    target_model: torch.nn.Module | None
+    step_counts: torch.Tensor
+    """int64 ``[n_workers + 1]``: slot ``i`` counts worker ``i``'s steps; the last, earlier runs'."""
+    target_syncs: torch.Tensor
+    """int64 ``[1]``: how many times the target network has been updated."""
+    stop: object
+    queue: object
+    start_time: float
+
+
+def global_step(step_counts: torch.Tensor) -> int:
+    return int(step_counts.sum())
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """A distinct, reproducible seed per worker."""
+    return int(np.random.SeedSequence([seed, worker]).generate_state(1)[0])
+
+
+def maybe_update_target(shared: SharedState, step: int, interval: int) -> bool:
+    """Copy the online weights into the target network once every ``interval`` global steps.
+
+    Any worker may notice that a new multiple of ``interval`` has been passed; it
+    records that in ``target_syncs`` and copies. Returns whether it copied.
+    """
+    due = step // interval
+    if due <= int(shared.target_syncs[0]):
+        return False
+    shared.target_syncs[0] = due
+    with torch.no_grad():
+        torch._foreach_copy_(
+            list(shared.target_model.parameters()), list(shared.model.parameters())
+        )
+    return True
+
+
+def build_shared_state(plan) -> SharedState:
+    """Allocate what the workers share, from a :class:`~a3c_course.engine.plan.RunPlan`.
+
+    The model (its weights views of one flat tensor), the optimizer with its statistics,
+    the target network of the value methods, the step counters, the stop event and
+    the results queue; all in shared memory before any worker starts, so that every
+    worker sees the same tensors.
+    """
+    config, hp = plan.config, plan.config.hyperparameters
+    torch.manual_seed(config.seed)
+    model = build_model(config.model_spec)
+    # The shared weights as views of one flat tensor: the workers' sync and the
+    # optimizer's step then run on it at once (see flat_params).
+    flatten_parameters(model)
+    checkpoint = plan.checkpoint
+    if checkpoint:
+        model.load_state_dict(checkpoint["model_state"])
+    model.share_memory()
+    optimizer = build_optimizer(hp.optimizer, model.parameters(), hp.lr,
+                                hp.rmsprop_alpha, hp.rmsprop_eps)
+    if checkpoint and checkpoint.get("optimizer_state"):
+        optimizer.load_state_dict(checkpoint["optimizer_state"])
+    target_model = None
+    if plan.method.uses_target_network:
+        target_model = build_model(config.model_spec)
+        state = (checkpoint or {}).get("target_model_state") or model.state_dict()
+        target_model.load_state_dict(state)
+        target_model.share_memory()
+    step_counts = torch.zeros(config.n_workers + 1, dtype=torch.int64)
+    step_counts[-1] = plan.start_step
+    target_syncs = torch.tensor([plan.start_step // hp.target_update_interval])
+    return SharedState(
+        model=model, optimizer=optimizer, target_model=target_model,
+        step_counts=step_counts.share_memory_(), target_syncs=target_syncs.share_memory_(),
+        stop=plan.context.Event(), queue=plan.context.Queue(),
+        start_time=0.0,
+    )
