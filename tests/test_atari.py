@@ -114,7 +114,7 @@ def test_reward_clipping_changes_what_the_learner_sees_but_not_the_logged_score(
     # untrained model plays the same moves whether or not the learner clips.
     played = {}
     for clip in (1.0, None):
-        loop = worker_loop("ALE/SpaceInvaders-v5", dict(max_num_frames_per_episode=480),
+        loop = worker_loop("ALE/SpaceInvaders-v5", dict(max_num_frames_per_episode=960),
                            reward_clip=clip)
         rollouts, episodes = play_until_a_game_ends(loop)
         played[clip] = loop, rollouts, episodes

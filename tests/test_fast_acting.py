@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from a3c_course.config import default_hyperparameters
-from a3c_course.engine.fast_acting import CachedHead, numpy_head, sample_from_logits
+from a3c_course.engine.fast_acting import CachedHead, numpy_head
+from a3c_course.paper.acting import sample_from_logits
 from a3c_course.paper.algorithms import A3C, OneStepQ
 from a3c_course.paper.models import build_model
 

@@ -69,18 +69,6 @@ def numpy_head(model: torch.nn.Module, head_name: str) -> NumpyMLPHead | None:
     return NumpyMLPHead(model, head)
 
 
-def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> int:
-    """Draw an action from softmax(``logits``) by inverting the cumulative distribution.
-
-    One uniform number and a search in the running sum: no normalising division,
-    no temporary distribution object.
-    """
-    weights = np.exp(logits - logits.max())
-    cumulative = np.cumsum(weights)
-    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    return min(index, len(cumulative) - 1)  # guards the rounding at the very top
-
-
 class CachedHead:
     """``numpy_head`` for whichever model a method is asked to act with, built once per model."""
 

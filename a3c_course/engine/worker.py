@@ -30,6 +30,7 @@ import torch
 
 from ..config import RunConfig
 from ..envs.make import make_env, observation_to_array
+from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
@@ -90,10 +91,8 @@ class WorkerLoop:
         seed = worker_seed(config.seed, worker)
         torch.manual_seed(seed)
         self.env = make_env(config.env_id, seed=seed, **config.env_kwargs)
-        action_space = self.env.action_space
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        self.action_low = None if self.discrete else action_space.low
-        self.action_high = None if self.discrete else action_space.high
+        self.action_space = self.env.action_space
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.method = algorithm_class(config.algo, self.discrete)(
             self.hp, functions, np.random.default_rng(seed), final_epsilon
         )
@@ -191,7 +190,7 @@ class WorkerLoop:
                 action, self.pending_action = self.pending_action, None
             else:
                 action, self.state = method.act(self.local_model, torch.from_numpy(obs), self.state)
-            next_obs, reward, terminated, truncated, info = env.step(self._env_action(action))
+            next_obs, reward, terminated, truncated, info = env.step(env_action(action, self.action_space))
             next_obs = observation_to_array(next_obs)
             rollout.observations.append(obs)
             rollout.actions.append(action)
@@ -223,12 +222,6 @@ class WorkerLoop:
             rollout.next_action = action
             if bootstrap_obs is self.obs:
                 self.pending_action, self.state = action, state
-
-    def _env_action(self, action):
-        if self.discrete:
-            return action
-        # The policy's Gaussian is unbounded; only what reaches the environment is clipped.
-        return np.clip(action, self.action_low, self.action_high)
 
     def _learning_reward(self, reward) -> float:
         reward = float(reward)

@@ -10,21 +10,8 @@
 - a **Stop** button: training ends as if the budget were spent, the workers stop, and
   ``train()`` returns the result with ``stop_reason == "stopped"``.
 
-Why the Stop button needs care
-------------------------------
-A widget's click travels from the browser to the kernel as a *comm message* on the
-shell channel. While a cell runs ``train()``, the kernel's main thread is busy in that
-cell, and ipykernel handles the main shell's messages one at a time on that thread:
-an ordinary button's click would wait until training had finished anyway.
-
-ipykernel 7 runs *subshells*: extra threads, each with its own message loop, that the
-kernel's shell-channel thread hands messages to. Since 7.4 a comm can name the subshell
-its messages go to (``comm._reply_subshell_for``). The dashboard creates one subshell per
-kernel for its buttons and routes the Stop button's clicks there, so a click is handled
-at once, in that thread, and sets :attr:`Dashboard.stop_requested`, which the trainer's
-loop reads a few times a second. Where that is not possible (an older ipykernel, no
-kernel at all) the button says so and points to the kernel's interrupt (the square
-button), which always stops training and keeps the result.
+The Stop button's clicks reach Python while the cell is busy through a kernel
+subshell: see :mod:`a3c_course.live.subshell`.
 """
 
 from __future__ import annotations
@@ -32,21 +19,19 @@ from __future__ import annotations
 import html
 import io
 import math
-import threading
 import time
 
 import numpy as np
 
 from .monitors import Monitor, recent_mean
 from .plots import SMOOTHING_WINDOW, moving_average
+from .subshell import route_clicks_while_busy
 
 REDRAW_SECONDS = 1.0
 """Least time between two redraws of the curve and the worker table."""
 
 DRAW_SHARE = 20
 """Redraws wait at least this many times as long as the last one took."""
-
-SUBSHELL_TIMEOUT_SECONDS = 5.0
 
 STOP_TOOLTIP = "End training now; train() returns what was learned so far."
 INTERRUPT_HINT = ("This kernel cannot take a click while the cell runs (that needs "
@@ -250,74 +235,3 @@ def worker_table_html(episodes, last=SMOOTHING_WINDOW) -> str:
             f"<th style='{style}'>episodes</th><th style='{style}'>last</th>"
             f"<th style='{style}'>mean of {last}</th></tr>"
             + rows.replace("<td>", f"<td style='{style}'>") + "</table>")
-
-
-# -- routing a button's clicks past a busy cell --------------------------------------
-_input_subshells: dict[int, str] = {}
-_input_subshells_lock = threading.Lock()
-
-
-def route_clicks_while_busy(widget) -> bool:
-    """Have ``widget``'s messages handled in a kernel subshell, even while a cell runs.
-
-    Returns True when that is in place; False where it cannot be (no kernel, or an
-    ipykernel without subshells or without per-comm routing, i.e. older than 7.4).
-    """
-    comm = getattr(widget, "comm", None)
-    kernel = _running_kernel()
-    if comm is None or kernel is None or not hasattr(comm, "_reply_subshell_for"):
-        return False
-    subshell_id = input_subshell(kernel)
-    if subshell_id is None:
-        return False
-    # The shell-channel thread asks each comm where its messages go; this one always
-    # answers with the input subshell, whatever subshell (if any) the frontend named.
-    comm._reply_subshell_for = lambda data, default: subshell_id
-    return True
-
-
-def input_subshell(kernel):
-    """The id of this kernel's subshell for widget input, created on first use; or None."""
-    thread = getattr(kernel, "shell_channel_thread", None)
-    manager = getattr(thread, "manager", None)
-    if manager is None or not hasattr(manager, "_create_subshell"):
-        return None
-    with _input_subshells_lock:
-        known = _input_subshells.get(id(kernel))
-        try:
-            if known is not None and known in manager.list_subshell():
-                return known
-        except Exception:
-            return None
-        created = {}
-        done = threading.Event()
-
-        def create():
-            # Subshells are created on the shell-channel thread, as for a frontend's
-            # create_subshell_request (which arrives on the control thread).
-            try:
-                created["id"] = manager._create_subshell()
-            except Exception as err:  # reported below as "not available"
-                created["error"] = err
-            finally:
-                done.set()
-
-        thread.io_loop.add_callback(create)
-        if not done.wait(SUBSHELL_TIMEOUT_SECONDS) or "id" not in created:
-            return None
-        _input_subshells[id(kernel)] = created["id"]
-        return created["id"]
-
-
-def _running_kernel():
-    """The ipykernel kernel of this process, or None (plain Python, terminal IPython)."""
-    try:
-        from ipykernel.kernelbase import Kernel
-    except ImportError:
-        return None
-    if not Kernel.initialized():
-        return None
-    kernel = Kernel.instance()
-    if getattr(kernel, "shell_channel_thread", None) is None:
-        return None
-    return kernel

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..config import Hyperparameters
-from ..engine.fast_acting import CachedHead, sample_from_logits
 from . import targets
+from .acting import ActionChooser
 
 
 @dataclass
@@ -84,7 +83,7 @@ class ValueMethod:
         self.rng = rng if rng is not None else np.random.default_rng()
         self.final_epsilon = final_epsilon
         self.epsilon = 1.0
-        self.numpy_q = CachedHead("q")
+        self.choose = ActionChooser("q_network", self.rng, self.fn["epsilon_greedy"])
 
     def set_global_step(self, global_step: int) -> None:
         """Anneal epsilon linearly from 1 to this worker's final value."""
@@ -93,13 +92,8 @@ class ValueMethod:
         )
 
     def act(self, model, obs, state):
-        fast = self.numpy_q.get(model)
-        if fast is not None:  # small MLP: NumPy is ~6x faster here (see fast_acting)
-            q_values = torch.from_numpy(fast(obs.numpy()))
-        else:
-            with torch.no_grad():  # Q-networks are feed-forward: the state stays None
-                q_values = model(obs.unsqueeze(0), state)[0][0]
-        return self.fn["epsilon_greedy"](q_values, self.epsilon, self.rng), state
+        """Epsilon-greedy on :math:`Q(s, \\cdot; \\theta)`, with this worker's current epsilon."""
+        return self.choose(model, obs, state, epsilon=self.epsilon)
 
     @staticmethod
     def taken_q_values(model, observations, actions):
@@ -209,7 +203,7 @@ class A3C:
         self.hp = hp
         self.fn = _exercise_functions(functions)
         self.rng = rng if rng is not None else np.random.default_rng()
-        self.numpy_policy = CachedHead("policy")
+        self.choose = ActionChooser(self.head, self.rng)
 
     def rollout_length(self):
         return self.hp.t_max
@@ -218,13 +212,8 @@ class A3C:
         pass
 
     def act(self, model, obs, state):
-        fast = self.numpy_policy.get(model)
-        if fast is not None:  # small MLP: NumPy is ~6x faster here (see fast_acting)
-            return sample_from_logits(fast(obs.numpy()), self.rng), state
-        with torch.no_grad():
-            logits, _, state = model(obs.unsqueeze(0), state)
-            action = torch.multinomial(F.softmax(logits[0], dim=-1), 1)
-        return int(action), state
+        """An action sampled from the policy :math:`\\pi(\\cdot \\mid s; \\theta)`."""
+        return self.choose(model, obs, state)
 
     def loss(self, model, target_model, rollout: Rollout):
         # One forward pass over the rollout's states and the bootstrap state.
@@ -254,12 +243,6 @@ class GaussianA3C(A3C):
     """
 
     head = "gaussian"
-
-    def act(self, model, obs, state):
-        with torch.no_grad():
-            (mean, std), _, state = model(obs.unsqueeze(0), state)
-            action = mean[0] + std[0] * torch.randn_like(mean[0])
-        return action.numpy(), state
 
     def loss(self, model, target_model, rollout: Rollout):
         (mean, std), values, _ = model(rollout.observation_batch(), rollout.initial_state)

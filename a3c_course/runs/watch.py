@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ..envs.make import frames_per_step, make_env
 from ..errors import ConfigError
+from ..paper.acting import ActionChooser, env_action
 from ..paper.models import build_model
 
 VIDEO_NAME = "episode.gif"
@@ -86,30 +87,6 @@ def load_agent(source) -> Agent:
     return Agent(model, checkpoint["env_id"], checkpoint.get("algo", ""))
 
 
-def choose_action(agent: Agent, obs, state, action_space, *, greedy=False, epsilon=0.0,
-                  rng=None, generator=None):
-    """One action of ``agent`` in observation ``obs``; returns ``(action, new_state)``.
-
-    ``rng`` (numpy) draws epsilon's random actions, ``generator`` (torch) the policy's
-    samples; both default to fresh, unseeded ones.
-    """
-    rng = rng if rng is not None else np.random.default_rng()
-    with torch.no_grad():
-        head, _, state = agent.model(torch.as_tensor(np.asarray(obs)).unsqueeze(0), state)
-    if agent.head == "q_network":
-        if epsilon > 0 and rng.random() < epsilon:
-            return int(rng.integers(action_space.n)), state
-        return int(head[0].argmax()), state
-    if agent.head == "gaussian":
-        mean, std = head
-        noise = torch.randn(mean[0].shape, generator=generator)
-        action = mean[0] if greedy else mean[0] + std[0] * noise
-        return np.clip(action.numpy(), action_space.low, action_space.high), state
-    if greedy:
-        return int(head[0].argmax()), state
-    return int(torch.multinomial(F.softmax(head[0], dim=-1), 1, generator=generator)), state
-
-
 def play_episode(source, *, seed=0, max_steps=10_000, greedy=False, epsilon=0.0,
                  env_kwargs=None, record=True) -> PlayedEpisode:
     """Play one episode with the agent in ``source`` and record its frames.
@@ -125,22 +102,22 @@ def play_episode(source, *, seed=0, max_steps=10_000, greedy=False, epsilon=0.0,
     """
     agent = source if isinstance(source, Agent) else load_agent(source)
     rng = np.random.default_rng(seed)
-    generator = torch.Generator().manual_seed(seed)
     env = make_env(agent.env_id, seed=seed, render_mode="rgb_array" if record else None,
                    **(env_kwargs or {}))
     threads = torch.get_num_threads()
     # One observation at a time: one thread is fastest (more only wait on each other).
     torch.set_num_threads(1)
     try:
-        return _play(agent, env, max_steps, greedy, epsilon, rng, generator, record)
+        return _play(agent, env, max_steps, greedy, epsilon, rng, record)
     finally:
         torch.set_num_threads(threads)
         env.close()
 
 
-def _play(agent, env, max_steps, greedy, epsilon, rng, generator, record) -> PlayedEpisode:
+def _play(agent, env, max_steps, greedy, epsilon, rng, record) -> PlayedEpisode:
     obs, _ = env.reset()
     state = agent.model.initial_state()
+    chooser = ActionChooser(agent.head, rng)
     fps = env.metadata.get("render_fps") or 30
     frames = frames_per_step(agent.env_id)
     if frames > 1:  # Atari: one video frame per agent step plays in real time
@@ -149,9 +126,9 @@ def _play(agent, env, max_steps, greedy, epsilon, rng, generator, record) -> Pla
     if record:
         episode.frames.append(env.render())
     for _ in range(max_steps):
-        action, state = choose_action(agent, obs, state, env.action_space, greedy=greedy,
-                                      epsilon=epsilon, rng=rng, generator=generator)
-        obs, reward, terminated, truncated, info = env.step(action)
+        action, state = chooser(agent.model, torch.as_tensor(np.asarray(obs)), state,
+                                epsilon=epsilon, greedy=greedy)
+        obs, reward, terminated, truncated, info = env.step(env_action(action, env.action_space))
         episode.total_return += float(reward)
         episode.length += 1
         if record:
