@@ -26,7 +26,7 @@ import time
 from collections import deque
 
 from ..errors import NonFiniteLossError, WorkerError
-from ..live.monitors import make_monitor
+from ..live.choose import make_monitor
 from ..paper.models import build_model
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult
 from .plan import RunPlan, make_plan

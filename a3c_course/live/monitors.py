@@ -15,11 +15,6 @@ import datetime
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..profiles import current_profile
-
-LIVE_CHOICES = ("auto", "widget", "text", "static", "none")
-
 
 class Monitor:
     """Shows nothing; the base class of every monitor."""
@@ -86,52 +81,6 @@ class StaticMonitor(Monitor):
         print(f"{self.title}: {result.total_steps:,} steps in {result.wall_seconds:.1f} s "
               f"({result.steps_per_second:,.0f} steps/s), {len(result.episodes)} episodes, "
               f"mean return of the last 20: {result.mean_return():.1f} [{result.stop_reason}]")
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where widgets can render), False in a terminal."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="training"):
-    """The monitor that ``train(live=...)`` asks for.
-
-    ``"auto"`` picks the dashboard in a notebook (the static summary under the test
-    profile, where nobody watches), a progress bar in a terminal, nothing otherwise.
-    ``"widget"`` outside a Jupyter kernel, where no widget can render, falls back to
-    the static summary.
-    """
-    if isinstance(live, Monitor):
-        return live
-    if live not in LIVE_CHOICES:
-        raise ConfigError(f"live must be one of {', '.join(LIVE_CHOICES)} or a Monitor, not {live!r}")
-    if live == "auto":
-        if in_notebook():
-            live = "static" if current_profile() == "test" else "widget"
-        elif sys.stderr is not None and sys.stderr.isatty():
-            live = "text"
-        else:
-            live = "none"
-    if live == "widget" and in_notebook():
-        try:
-            from .dashboard import Dashboard
-        except ImportError:  # ipywidgets missing from this environment: no live view
-            return StaticMonitor(title)
-        return Dashboard(max_steps=max_steps, start_step=start_step,
-                         stop_at_return=stop_at_return, title=title)
-    if live == "widget":
-        # Outside a Jupyter kernel (a script, terminal IPython) no widget can render.
-        return StaticMonitor(title)
-    if live == "text":
-        return TextMonitor(max_steps, start_step, title)
-    if live == "static":
-        return StaticMonitor(title)
-    return Monitor()
 
 
 PROGRESS_NAME = "progress.csv"
