@@ -1,7 +1,9 @@
 """How a run shows its progress: nothing, a text progress bar, or a notebook dashboard.
 
-The trainer talks to a *monitor* through four members, from the parent process only:
+The trainer talks to a *monitor* through five members, from the parent process only:
 
+- ``show_settings(report)`` once, first: every setting of the run and the layer it
+  came from (a :class:`~a3c_course.config.SettingsReport`);
 - ``start()`` once, before the workers start;
 - ``update(global_step, episodes, elapsed_seconds)`` a few times a second
   (``episodes`` is the run's whole episode list so far, in order);
@@ -20,6 +22,9 @@ class Monitor:
     """Shows nothing; the base class of every monitor."""
 
     stop_requested = False
+
+    def show_settings(self, report):
+        pass
 
     def start(self):
         pass
@@ -46,6 +51,9 @@ class TextMonitor(Monitor):
         self.stream = stream if stream is not None else sys.stderr
         self.frames_per_step = frames_per_step
         self.bar = None
+
+    def show_settings(self, report):
+        print(report, file=self.stream)
 
     def start(self):
         from tqdm.auto import tqdm
@@ -76,6 +84,9 @@ class StaticMonitor(Monitor):
 
     def __init__(self, title="training"):
         self.title = title
+
+    def show_settings(self, report):
+        print(report)
 
     def close(self, result):
         print(f"{self.title}: {result.total_steps:,} steps in {result.wall_seconds:.1f} s "
@@ -115,6 +126,11 @@ class ProgressLog(Monitor):
     @property
     def stop_requested(self):
         return self.inner.stop_requested
+
+    def show_settings(self, report):
+        self.inner.show_settings(report)
+        if self.echo is not None:
+            print(report, file=self.echo, flush=True)
 
     def start(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
