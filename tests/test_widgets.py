@@ -28,6 +28,9 @@ class FakeResult:
     def mean_return(self):
         return 19.5
 
+    def describe(self):
+        return "4,000 steps in 2.0 s, 30 episodes [stopped]"
+
 
 def test_outside_a_kernel_the_stop_button_says_to_interrupt_instead():
     dashboard = Dashboard(max_steps=10_000)
@@ -47,20 +50,21 @@ def test_a_click_on_stop_asks_the_trainer_to_stop():
 def test_updates_move_the_progress_bar_and_redraw_the_curve_at_most_once_a_second():
     dashboard = Dashboard(max_steps=10_000, redraw_seconds=60)
     dashboard.update(1_000, episodes(5), 1.0)
-    first = bytes(dashboard.curve.value)
-    assert first.startswith(b"\x89PNG")
+    first = dashboard.chart.value
+    assert first.startswith("<svg") and "</svg>" in first
     dashboard.update(2_000, episodes(10), 2.0)
-    assert dashboard.progress.value == 2_000
+    assert dashboard.progress.value == 0.2 and dashboard.progress.description == "steps"
     assert "2,000 / 10,000 steps" in dashboard.numbers.value
-    assert bytes(dashboard.curve.value) == first, "redrew before redraw_seconds had passed"
+    assert dashboard.chart.value == first, "redrew before redraw_seconds had passed"
 
 
 def test_close_draws_the_final_state_and_prints_the_summary_line(capsys):
     dashboard = Dashboard(max_steps=10_000, redraw_seconds=60)
     dashboard.update(100, episodes(2), 0.5)
     dashboard.close(FakeResult())
-    assert dashboard.progress.value == 4_000
     assert dashboard.stop_button.description == "Stopped"
+    assert dashboard.progress.bar_style == "success"
+    assert "4,000 steps" in dashboard.numbers.value
     assert "worker" in dashboard.workers.value
     assert "[stopped]" in capsys.readouterr().out
 
