@@ -137,3 +137,37 @@ def test_the_old_flat_module_paths_still_import_the_same_modules():
     from a3c_course.widgets import Dashboard  # noqa: F401
 
     assert train is importlib.import_module("a3c_course.engine.trainer").train
+
+
+def resolve(dotted: str):
+    """The object a name in the paper-to-code map stands for, looked up where a reader would."""
+    import importlib
+
+    for prefix in ("a3c_course.", "a3c_course.paper.", "a3c_course.engine.",
+                   "a3c_course.paper.algorithms.", "a3c_course.engine.worker."):
+        parts = (prefix + dotted).split(".")
+        for split in range(len(parts), 0, -1):
+            try:
+                value = importlib.import_module(".".join(parts[:split]))
+            except ImportError:
+                continue
+            try:
+                for attribute in parts[split:]:
+                    value = getattr(value, attribute)
+            except AttributeError:
+                break
+            return value
+    return None
+
+
+def test_every_name_in_the_map_from_the_paper_to_the_code_exists():
+    import re
+
+    from a3c_course.paper import algorithms
+
+    doc = algorithms.__doc__
+    section = doc[doc.index("From the paper's pseudo-code"):]
+    names = set(re.findall(r"\b[A-Za-z_]+(?:\.[A-Za-z_]+)+\b", section)) - {"a3c_course.paper.a3c_in_one_file"}
+    assert len(names) > 15
+    missing = sorted(name for name in names if resolve(name) is None)
+    assert not missing

@@ -138,6 +138,7 @@ class TrainingRun:
         self.shared = shared = build_shared_state(self.plan)
         self.start = time.time()
         shared.start_time = self.start - self.time_offset
+        self.monitor.show_settings(self.plan.settings)
         self.monitor.watch_diagnostics(self.diagnostics)
         self.monitor.start()
         try:
@@ -282,6 +283,7 @@ class TrainingRun:
             optimizer_state=copy.deepcopy(shared.optimizer.state_dict()),
             target_model_state=target_state,
             start_method=self.plan.context.get_start_method(),
+            settings=self.plan.settings.to_dict(),
             diagnostics=DiagnosticsTable(self.diagnostics.rows),
             startup_seconds=self.startup_seconds,
         )

@@ -293,3 +293,8 @@ class _RateMeter:
 def worker_table_html(episodes, last=SMOOTHING_WINDOW) -> str:
     """The worker table (kept under its old name)."""
     return worker_table(episodes, last)
+
+
+def settings_html(report) -> str:
+    """The run's settings by the layer they came from, folded away until clicked."""
+    return settings_section(report)

@@ -2,7 +2,9 @@
 
 The trainer talks to a *monitor* through these members, from the parent process only:
 
-- ``watch_diagnostics(table)`` once, first: the run's
+- ``show_settings(report)`` once, first: every setting of the run and the layer it
+  came from (a :class:`~a3c_course.config.SettingsReport`);
+- ``watch_diagnostics(table)`` once, then: the run's
   :class:`~a3c_course.runs.diagnostics.DiagnosticsTable`, which fills as the workers
   report; a monitor that shows diagnostics reads it in ``update()``;
 - ``start()`` once, before the workers start;
@@ -23,6 +25,9 @@ class Monitor:
     """Shows nothing; the base class of every monitor."""
 
     stop_requested = False
+
+    def show_settings(self, report):
+        pass
 
     def watch_diagnostics(self, table):
         pass
@@ -61,6 +66,9 @@ class TextMonitor(Monitor):
         self.frames_per_step = frames_per_step
         self.bar = None
 
+    def show_settings(self, report):
+        print(report, file=self.stream)
+
     def start(self):
         from tqdm.auto import tqdm
 
@@ -93,6 +101,9 @@ class StaticMonitor(Monitor):
 
     def __init__(self, title="training"):
         self.title = title
+
+    def show_settings(self, report):
+        print(report)
 
     def close(self, result):
         print(f"{self.title}: {result.describe()}")
@@ -130,6 +141,11 @@ class ProgressLog(Monitor):
     @property
     def stop_requested(self):
         return self.inner.stop_requested
+
+    def show_settings(self, report):
+        self.inner.show_settings(report)
+        if self.echo is not None:
+            print(report, file=self.echo, flush=True)
 
     def watch_diagnostics(self, table):
         self.inner.watch_diagnostics(table)

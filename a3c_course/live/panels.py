@@ -89,5 +89,5 @@ def settings_section(report) -> str:
         body = f"<table style='font-size:90%'>{rows}</table>"
     else:
         body = f"<pre style='font-size:85%'>{html.escape(str(report))}</pre>"
-    return (f"<details><summary>settings of this run (and where each came from)</summary>"
+    return (f"<details><summary>settings of this run (where each came from)</summary>"
             f"{body}</details>")
