@@ -44,19 +44,15 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list:
     """About ``count`` round values (1, 2, 2.5 or 5 times a power of ten) that span [low, high]."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return []
-    if high <= low:
-        high = low + (abs(low) or 1.0)
+    if high - low <= 1e-9 * max(abs(low), abs(high)):  # flat, to the precision of a float
+        low, high = low - (0.5 * abs(low) or 1.0), high + (0.5 * abs(high) or 1.0)
     raw = (high - low) / max(count - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
     # The finest round step that gives at most count + 1 intervals.
     step = next(m * power for m in (0.5, 1, 2, 2.5, 5, 10) if (high - low) / (m * power) <= count + 1)
-    first = math.ceil(low / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
-        value += step
-    return ticks
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [0.0 if k == 0 else k * step for k in range(first, last + 1)]
 
 
 def tick_labels(ticks) -> list:
@@ -118,10 +114,13 @@ def line_chart(lines, *, x_label="", y_label="", x_range=None, y_range=None, hli
     else:
         y_values = np.concatenate([all_y, [y for y, _ in hlines]])
         y0, y1 = float(y_values.min()), float(y_values.max())
-        margin = 0.06 * (y1 - y0) or 0.5 * abs(y0) or 1.0
+        if y1 - y0 <= 1e-9 * max(abs(y0), abs(y1)):  # a flat line: centre it
+            margin = 0.5 * abs(y0) or 1.0
+        else:
+            margin = 0.06 * (y1 - y0)
         y0, y1 = y0 - margin, y1 + margin
-    if x1 <= x0:
-        x1 = x0 + 1.0
+    if x1 - x0 <= 1e-9 * max(abs(x0), abs(x1), 1.0):
+        x1 = x0 + max(1.0, abs(x0) * 0.1)
     x_ticks, y_ticks = nice_ticks(x0, x1, 6), nice_ticks(y0, y1, 5)
     # Round the y-range out to its outer ticks, so the top and bottom lines are labelled.
     if y_range is None and len(y_ticks) >= 2:
