@@ -110,6 +110,12 @@ class Rollout:
     def action_tensor(self) -> torch.Tensor:
         return torch.as_tensor(np.asarray(self.actions))
 
+    def terminated_per_step(self) -> torch.Tensor:
+        """``[T]`` bool: whether each step reached a terminal state (only the last can)."""
+        terminated = torch.zeros(len(self), dtype=torch.bool)
+        terminated[-1] = self.terminated
+        return terminated
+
 
 class LossTerms(NamedTuple):
     """The parts of the last rollout's loss that the diagnostics report.
@@ -190,8 +196,7 @@ class OneStepQ(ValueMethod):
         q_taken = self.taken_q_values(model, observations[:-1], rollout.action_tensor())
         with torch.no_grad():
             next_q_values, _, _ = target_model(observations[1:])
-        terminated = torch.zeros(len(rollout), dtype=torch.bool)
-        terminated[-1] = rollout.terminated
+        terminated = rollout.terminated_per_step()
         y = self.fn["one_step_q_target"](
             rollout.reward_tensor(), next_q_values, terminated, self.hp.gamma
         )
@@ -219,8 +224,7 @@ class OneStepSarsa(ValueMethod):
         with torch.no_grad():
             next_q_values, _, _ = target_model(observations[1:])
             next_q_taken = next_q_values.gather(1, next_actions.long().unsqueeze(1)).squeeze(1)
-        terminated = torch.zeros(len(rollout), dtype=torch.bool)
-        terminated[-1] = rollout.terminated
+        terminated = rollout.terminated_per_step()
         y = self.fn["sarsa_target"](rollout.reward_tensor(), next_q_taken, terminated, self.hp.gamma)
         self.last_terms = LossTerms(q_taken, y)
         return (y - q_taken).pow(2).sum()
