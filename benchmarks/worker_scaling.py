@@ -66,6 +66,8 @@ def compare(before, workers, steps, repeats, algo):
         order = list(trees) if i % 2 == 0 else list(reversed(trees))
         for name in order:
             runs[name].append(rate_in_tree(trees[name], algo, workers, i, steps))
+            print(f"run {i + 1}/{repeats}, {name}: {runs[name][-1]['after_startup']:,.0f} steps/s",
+                  file=sys.stderr, flush=True)
     rows = []
     for name, measured in runs.items():
         rates = [m["after_startup"] for m in measured]

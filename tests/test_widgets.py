@@ -101,8 +101,16 @@ def click_message(client, comm_id):
         "comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}})
 
 
+def request_state_message(client, comm_id):
+    # What JupyterLab's widget manager sends to learn a widget's state (a fresh kernel's
+    # first widgets); the kernel answers it in the input subshell, with an "idle" status.
+    return client.session.msg("comm_msg", {"comm_id": comm_id,
+                                           "data": {"method": "request_state"}})
+
+
 def test_the_stop_button_stops_a_running_train_call_in_a_real_kernel():
-    """A click sent while train() runs in a cell ends training with the result kept."""
+    """A click sent while train() runs in a cell ends training with the result kept; a
+    widget message handled meanwhile does not leave the kernel's status at "idle"."""
     from jupyter_client.manager import start_new_kernel
 
     manager, client = start_new_kernel(kernel_name="python3", startup_timeout=120)
@@ -110,7 +118,8 @@ def test_the_stop_button_stops_a_running_train_call_in_a_real_kernel():
         request = client.execute(TRAINING_CELL)
         started = time.monotonic()
         button, clicked_at, outputs, errors = None, None, [], []
-        progress_bar, steps_shown = None, 0
+        numbers, training, charts = None, False, 0
+        probed_at, foreign_idle, busy_again = None, False, False
         while time.monotonic() - started < 180:
             try:
                 msg = client.get_iopub_msg(timeout=0.2)
@@ -120,31 +129,45 @@ def test_the_stop_button_stops_a_running_train_call_in_a_real_kernel():
                 kind, content = msg["msg_type"], msg["content"]
                 data = content.get("data", {}) if kind.startswith("comm") else {}
                 state = data.get("state", {})
+                own = msg["parent_header"].get("msg_id") == request
                 if kind == "comm_open" and state.get("_model_name") == "ButtonModel":
                     button = content["comm_id"]
-                elif kind == "comm_open" and state.get("_model_name") == "IntProgressModel":
-                    progress_bar = content["comm_id"]
-                elif kind == "comm_msg" and content["comm_id"] == progress_bar:
-                    steps_shown = max(steps_shown, state.get("value", 0))
+                elif kind == "comm_open" and "mean return" in str(state.get("value", "")):
+                    numbers = content["comm_id"]
+                elif kind == "comm_msg" and content["comm_id"] == numbers:
+                    training = training or " steps/s" in state.get("value", "")
+                elif kind == "comm_msg" and str(state.get("value", "")).startswith("<svg"):
+                    charts += 1
                 elif kind == "stream":
                     outputs.append(content["text"])
                 elif kind == "error":
                     errors.append("\n".join(content["traceback"]))
-                elif (kind == "status" and content["execution_state"] == "idle"
-                      and msg["parent_header"].get("msg_id") == request):
+                elif kind == "status" and probed_at is not None and clicked_at is None:
+                    if not own and content["execution_state"] == "idle":
+                        foreign_idle = True
+                    elif own and foreign_idle and content["execution_state"] == "busy":
+                        busy_again = True
+                if (kind == "status" and content["execution_state"] == "idle" and own):
                     break
-            # Click once the dashboard shows that the workers are training.
-            if button is not None and clicked_at is None and steps_shown > 0:
+            # Once the workers train: a widget message, then the click.
+            if button is not None and probed_at is None and training:
+                client.shell_channel.send(request_state_message(client, button))
+                probed_at = time.monotonic()
+            if (probed_at is not None and clicked_at is None
+                    and (busy_again or time.monotonic() - probed_at > 20)):
                 client.shell_channel.send(click_message(client, button))
                 clicked_at = time.monotonic()
         assert not errors, errors[0]
         assert button is not None, "the dashboard's Stop button was never displayed"
         assert clicked_at is not None
+        assert foreign_idle, "the widget message was not answered while the cell ran"
+        assert busy_again, "after a widget message the kernel's last status stayed 'idle'"
         line = next(l for l in "".join(outputs).splitlines() if l.startswith("RESULT"))
         _, reason, steps, n_episodes, wall_seconds = line.split()
         assert reason == "stopped"
         assert int(steps) > 0 and int(n_episodes) > 0, "the result of the stopped run was lost"
         assert float(wall_seconds) < 100, "training ran on as if the click had not arrived"
+        assert charts >= 1, "the chart was never drawn"
         kernel_pid = manager.provisioner.process.pid
         leftover = [p.pid for p in worker_processes(kernel_pid)]
         assert not wait_until_gone(leftover), f"workers still running after Stop: {leftover}"

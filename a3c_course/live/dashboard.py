@@ -32,7 +32,7 @@ import time
 from .monitors import Monitor, mean_text
 from .panels import diagnostics_grid, returns_chart, settings_section, worker_table
 from .plots import SMOOTHING_WINDOW
-from .subshell import route_clicks_while_busy
+from .subshell import reassert_busy, route_clicks_while_busy
 
 REDRAW_SECONDS = 1.0
 """Least time between two redraws of the charts."""
@@ -175,6 +175,8 @@ class Dashboard(Monitor):
         display(self.view)
 
     def update(self, global_step, episodes, elapsed_seconds):
+        if self.clicks_reach_python:
+            reassert_busy()  # JupyterLab's status said "Idle" after a click: see subshell.py
         rate = self._rate.update(global_step, elapsed_seconds)
         self._episodes, self._global_step = episodes, int(global_step)
         self._show_progress(global_step, elapsed_seconds, rate)

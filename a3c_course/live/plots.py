@@ -77,13 +77,15 @@ def _diagnostics_of(run):
     return run.diagnostics if hasattr(run, "diagnostics") else run
 
 
-def plot_diagnostic(run, name, ax=None, label=None, window=DIAGNOSTICS_WINDOW, per_worker=False):
+def plot_diagnostic(run, name, ax=None, label=None, window=DIAGNOSTICS_WINDOW, per_worker=False,
+                    **style):
     """One diagnostic of ``run`` (a RunResult, or its ``diagnostics`` table) against global steps.
 
     Args:
         name: a column of :mod:`a3c_course.runs.diagnostics`, e.g. ``"entropy"``.
         per_worker: one line per worker instead of one for the run.
         window: rows in the moving mean.
+        **style: passed to matplotlib's ``plot`` (``color``, ``linewidth``...).
 
     Returns:
         The matplotlib ``Axes``.
@@ -102,11 +104,12 @@ def plot_diagnostic(run, name, ax=None, label=None, window=DIAGNOSTICS_WINDOW, p
             steps = np.array([row.global_step for row in rows], dtype=float)
             values = np.array([getattr(row, name) for row in rows], dtype=float)
             keep = np.isfinite(values)
-            ax.plot(steps[keep], moving_average(values[keep], window), label=f"worker {worker}")
+            ax.plot(steps[keep], moving_average(values[keep], window), label=f"worker {worker}",
+                    **style)
     else:
         if label is None and hasattr(run, "algo"):
             label = f"{run.algo}, {run.n_workers} worker{'s' * (run.n_workers > 1)}"
-        ax.plot(*smoothed_diagnostic(table, name, window), label=label)
+        ax.plot(*smoothed_diagnostic(table, name, window), label=label, **style)
     ax.set_xlabel("global step")
     ax.set_ylabel(LABELS[name])
     if per_worker or label:

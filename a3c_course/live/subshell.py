@@ -13,13 +13,26 @@ at once, in that thread, and sets :attr:`Dashboard.stop_requested`, which the tr
 loop reads a few times a second. Where that is not possible (an older ipykernel, no
 kernel at all) the button says so and points to the kernel's interrupt (the square
 button), which always stops training and keeps the result.
+
+One side effect needs undoing. ipykernel announces every message it handles, in a
+subshell too, with a ``busy`` and then an ``idle`` status on IOPub, and JupyterLab shows
+the kernel as whatever the last status said: after a widget message handled in the
+subshell (a click, or the widget manager asking for the widgets' state, which JupyterLab
+does when the first widgets of a fresh kernel appear), its status bar said "Idle" while
+the cell was still training. :func:`reassert_busy` says ``busy`` again, for the running
+cell, a moment after such a message; the dashboard calls it from the training loop.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 SUBSHELL_TIMEOUT_SECONDS = 5.0
+IDLE_SETTLE_SECONDS = 0.2
+"""How long after a routed message its ``idle`` status has surely gone out."""
+
+_last_routed = {"at": None}  # monotonic time of the last message routed to the subshell
 
 _input_subshells: dict[int, str] = {}
 _input_subshells_lock = threading.Lock()
@@ -40,7 +53,32 @@ def route_clicks_while_busy(widget) -> bool:
         return False
     # The shell-channel thread asks each comm where its messages go; this one always
     # answers with the input subshell, whatever subshell (if any) the frontend named.
-    comm._reply_subshell_for = lambda data, default: subshell_id
+    def route(data, default):
+        _last_routed["at"] = time.monotonic()
+        return subshell_id
+
+    comm._reply_subshell_for = route
+    return True
+
+
+def reassert_busy() -> bool:
+    """If a widget message was handled in the subshell since the last call (and its
+    ``idle`` has gone out), publish ``busy`` again for the cell that is running.
+
+    Call it from the thread that runs the cell. Returns True when it published.
+    """
+    routed = _last_routed["at"]
+    if routed is None or time.monotonic() - routed < IDLE_SETTLE_SECONDS:
+        return False
+    _last_routed["at"] = None
+    kernel = _running_kernel()
+    publish = getattr(kernel, "_publish_status", None)
+    if publish is None:
+        return False
+    try:
+        publish("busy", "shell")  # the parent: this thread's, the running execute_request
+    except Exception:  # a status is a courtesy; never let it stop training
+        return False
     return True
 
 
