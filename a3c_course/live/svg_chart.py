@@ -118,7 +118,9 @@ def line_chart(lines, *, x_label="", y_label="", x_range=None, y_range=None, hli
             margin = 0.5 * abs(y0) or 1.0
         else:
             margin = 0.06 * (y1 - y0)
-        y0, y1 = y0 - margin, y1 + margin
+        # The margin does not cross 0: returns that are never negative get no negative axis.
+        y0 = y0 - margin if y0 - margin >= 0 or y0 < 0 else 0.0
+        y1 = y1 + margin if y1 + margin <= 0 or y1 > 0 else 0.0
     if x1 - x0 <= 1e-9 * max(abs(x0), abs(x1), 1.0):
         x1 = x0 + max(1.0, abs(x0) * 0.1)
     x_ticks, y_ticks = nice_ticks(x0, x1, 6), nice_ticks(y0, y1, 5)
@@ -126,7 +128,7 @@ def line_chart(lines, *, x_label="", y_label="", x_range=None, y_range=None, hli
     if y_range is None and len(y_ticks) >= 2:
         step = y_ticks[1] - y_ticks[0]
         y0, y1 = min(y0, y_ticks[0]), max(y1, y_ticks[-1])
-        if y_ticks[0] > y0:
+        if y_ticks[0] > y0 and not (y0 >= 0 and y_ticks[0] - step < 0):
             y_ticks.insert(0, y_ticks[0] - step)
             y0 = y_ticks[0]
         if y_ticks[-1] < y1:
