@@ -8,7 +8,8 @@ is drawn by each candidate that is installed: the course's own SVG text
 ipympl (a matplotlib canvas widget: Agg, then a PNG of what changed), bqplot, Plotly's
 FigureWidget and a bare anywidget. For the widgets, the cost is what the kernel does:
 setting the data and turning the widget's state into the message it sends (the
-browser's own drawing is not counted here). ``--busy N`` runs N busy-looping processes
+browser's own drawing is not counted here; "-" where the size of what it sends could
+not be read without a frontend). ``--busy N`` runs N busy-looping processes
 beside it, as a class laptop running training is busy. The figure is the median
 milliseconds per redraw; the first draw (imports, fonts) is reported apart.
 """
@@ -211,7 +212,7 @@ def main():
                 rows.append([candidate.name, "not installed", "", f"({err.name})"])
                 continue
             rows.append([candidate.name, f"{median * 1e3:.1f}", f"{first * 1e3:.0f}",
-                         f"{size / 1e3:.0f}"])
+                         f"{size / 1e3:.0f}" if size else "-"])
     finally:
         stop.set()
         for hog in hogs:
