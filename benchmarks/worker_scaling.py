@@ -11,7 +11,8 @@ the ratio to 1 worker is what the paper's Table 2 calls speedup in throughput.
 between the package in DIR (another checkout, e.g. ``git worktree add --detach /tmp/before
 main``) and this one, each in a fresh process, so that both see the same machine at
 nearly the same time. Speed there is counted from the first to the last finished
-episode, which leaves the workers' start-up out of both.
+episode, which leaves the workers' start-up out of both; and as the workers' CPU time
+per step, which other programs on a busy machine disturb far less than wall-clock speed.
 """
 
 import argparse
@@ -29,14 +30,18 @@ from a3c_course import train
 HERE = Path(__file__).resolve().parent.parent
 
 RUN_IN_TREE = """
-import json, sys
+import json, resource, sys
 from a3c_course import train
+# fork: the workers are this process's children, so their CPU time is counted below.
 result = train(sys.argv[1], "CartPole-v1", n_workers=int(sys.argv[2]), seed=int(sys.argv[3]),
-               max_steps=int(sys.argv[4]), live="none")
+               max_steps=int(sys.argv[4]), live="none", start_method="fork")
 first, last = result.episodes[0], result.episodes[-1]
+workers = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"steps_per_second": result.steps_per_second,
                   "after_startup": (last.global_step - first.global_step)
-                                   / (last.wall_seconds - first.wall_seconds)}))
+                                   / (last.wall_seconds - first.wall_seconds),
+                  "cpu_us_per_step": (workers.ru_utime + workers.ru_stime)
+                                     / result.total_steps * 1e6}))
 """
 
 
@@ -66,21 +71,28 @@ def compare(before, workers, steps, repeats, algo):
         order = list(trees) if i % 2 == 0 else list(reversed(trees))
         for name in order:
             runs[name].append(rate_in_tree(trees[name], algo, workers, i, steps))
-            print(f"run {i + 1}/{repeats}, {name}: {runs[name][-1]['after_startup']:,.0f} steps/s",
-                  file=sys.stderr, flush=True)
+            print(f"run {i + 1}/{repeats}, {name}: {runs[name][-1]['after_startup']:,.0f} steps/s, "
+                  f"{runs[name][-1]['cpu_us_per_step']:.0f} CPU us/step", file=sys.stderr, flush=True)
     rows = []
     for name, measured in runs.items():
         rates = [m["after_startup"] for m in measured]
+        cpu = [m["cpu_us_per_step"] for m in measured]
         rows.append([f"{name} ({trees[name]})", f"{statistics.median(rates):,.0f}",
                      ", ".join(f"{r:,.0f}" for r in rates),
-                     f"{statistics.median(m['steps_per_second'] for m in measured):,.0f}"])
+                     f"{statistics.median(m['steps_per_second'] for m in measured):,.0f}",
+                     f"{statistics.median(cpu):.0f}", ", ".join(f"{c:.0f}" for c in cpu)])
     ratios = [t["after_startup"] / b["after_startup"] for b, t in zip(runs["before"], runs["this"])]
+    cpu_ratios = [t["cpu_us_per_step"] / b["cpu_us_per_step"]
+                  for b, t in zip(runs["before"], runs["this"])]
     print(f"{algo} on CartPole-v1, {workers} workers, {steps:,} steps, {repeats} runs each, "
           f"alternating ({machine()})\n")
     print(markdown_table(["package", "steps/s after start-up (median)", "each run",
-                          "steps/s with start-up (median)"], rows))
-    print(f"\nthis / before, run by run: {', '.join(f'{r:.3f}' for r in ratios)}; "
+                          "steps/s with start-up (median)", "workers' CPU us/step (median)",
+                          "each run"], rows))
+    print(f"\nsteps/s, this / before, run by run: {', '.join(f'{r:.3f}' for r in ratios)}; "
           f"median {statistics.median(ratios):.3f}")
+    print(f"CPU time per step, this / before, run by run: "
+          f"{', '.join(f'{r:.3f}' for r in cpu_ratios)}; median {statistics.median(cpu_ratios):.3f}")
 
 
 def main():
