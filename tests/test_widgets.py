@@ -174,3 +174,35 @@ def test_the_stop_button_stops_a_running_train_call_in_a_real_kernel():
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_after_another_message_idle_status_the_running_cell_is_busy_again(monkeypatch):
+    """JupyterLab shows the last status: an "idle" for its subshell request said "Idle"
+    while the cell trained. The keeper says "busy" again, for the cell."""
+    from a3c_course.live import subshell
+
+    published = []
+    cell = {"header": {"msg_id": "the running cell"}}
+
+    class FakeKernel:
+        def _publish_status(self, status, channel, parent=None):
+            published.append((status, channel, parent))
+
+        def get_parent(self, channel):
+            return cell
+
+    kernel = FakeKernel()
+    monkeypatch.setattr(subshell, "_running_kernel", lambda: kernel)
+    monkeypatch.setattr(subshell, "_foreign_idle", {"at": None})
+    keeper = subshell.BusyStatusKeeper(poll_seconds=0.01)
+    kernel._publish_status("idle", "shell", cell)  # the main thread's own: not noted
+    keeper.start()
+    time.sleep(0.5)
+    assert keeper.published == 0
+    kernel._publish_status("idle", "control", {"header": {"msg_id": "create_subshell"}})
+    deadline = time.monotonic() + 10
+    while keeper.published == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    keeper.stop()
+    assert keeper.published == 1
+    assert published[-1] == ("busy", "shell", cell)

@@ -32,7 +32,7 @@ import time
 from .monitors import Monitor, mean_text
 from .panels import diagnostics_grid, returns_chart, settings_section, worker_table
 from .plots import SMOOTHING_WINDOW
-from .subshell import reassert_busy, route_clicks_while_busy
+from .subshell import BusyStatusKeeper, route_clicks_while_busy
 
 REDRAW_SECONDS = 1.0
 """Least time between two redraws of the charts."""
@@ -114,6 +114,8 @@ class Dashboard(Monitor):
                  time_limit=None, redraw_seconds=REDRAW_SECONDS, clock=time.monotonic):
         import ipywidgets as widgets
 
+        # Before any widget exists: see BusyStatusKeeper.
+        self.status_keeper = BusyStatusKeeper()
         self.max_steps = int(max_steps)
         self.start_step = int(start_step)
         self.stop_at_return = stop_at_return
@@ -173,10 +175,10 @@ class Dashboard(Monitor):
         from IPython.display import display
 
         display(self.view)
+        # JupyterLab showed the kernel "Idle" while it trained: see subshell.py.
+        self.status_keeper.start()
 
     def update(self, global_step, episodes, elapsed_seconds):
-        if self.clicks_reach_python:
-            reassert_busy()  # JupyterLab's status said "Idle" after a click: see subshell.py
         rate = self._rate.update(global_step, elapsed_seconds)
         self._episodes, self._global_step = episodes, int(global_step)
         self._show_progress(global_step, elapsed_seconds, rate)
@@ -187,6 +189,7 @@ class Dashboard(Monitor):
             self.redraws.drew(now, self.clock() - now)
 
     def close(self, result):
+        self.status_keeper.stop()
         self._closed = True
         self._episodes, self._global_step = result.episodes, result.total_steps
         self.diagnostics = getattr(result, "diagnostics", self.diagnostics)
