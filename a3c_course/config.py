@@ -327,3 +327,9 @@ class RunConfig:
     model_spec: dict
     env_kwargs: dict = field(default_factory=dict)
     frames_per_step: int = 1
+    env_registration: bytes = b""
+    """The environment's Gymnasium registration, by value (cloudpickle), for ids that a fresh
+    worker process would not know: registered in a notebook, a script or a user's module
+    (see :mod:`a3c_course.envs.user_envs`)."""
+    stall_seconds: float | None = None
+    """A worker that has taken no step for this long says which function it is in."""

@@ -59,6 +59,9 @@ class Dashboard(Monitor):
         redraw_seconds: least time between redraws of the curve and the worker table.
     """
 
+    #: Imported by train() before the run starts, where an interrupt cannot cut them short.
+    imports = ("matplotlib.figure", "matplotlib.backends.backend_agg")
+
     def __init__(self, max_steps, start_step=0, stop_at_return=None, title="training",
                  redraw_seconds=REDRAW_SECONDS):
         import ipywidgets as widgets
