@@ -56,7 +56,7 @@ class Hyperparameters:
     entropy_beta: float = 0.01
     """Weight beta of the entropy bonus (A3C)."""
     value_coef: float = 0.5
-    """Weight of the value loss :math:`\sum_t (R_t - V(s_t))^2` (A3C).
+    r"""Weight of the value loss :math:`\sum_t (R_t - V(s_t))^2` (A3C).
 
     Ours: the paper's Algorithm S3 adds the gradient of :math:`(R - V)^2` in full, which is
     ``value_coef = 1``; 0.5 makes the value's gradient the TD error itself, a common choice,

@@ -131,9 +131,13 @@ class Unpicklable(gym.Env):
 def test_an_environment_that_cannot_travel_to_the_workers_says_what_to_do():
     import threading
 
-    lock = threading.Lock()
-    gym.register("LockedTiny-v0", entry_point=Unpicklable, kwargs={})
-    gym.registry["LockedTiny-v0"].kwargs["lock"] = lock  # an object no process can copy
+    lock = threading.Lock()  # an object no other process can have a copy of
+
+    def make_locked(render_mode=None):
+        with lock:
+            return Unpicklable()
+
+    gym.register("LockedTiny-v0", entry_point=make_locked)
     try:
         with pytest.raises(ConfigError, match="could not be sent to the worker processes"):
             train("a3c", "LockedTiny-v0", max_steps=100, live="none", start_method="spawn")

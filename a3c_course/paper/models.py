@@ -264,7 +264,7 @@ class QNetwork(nn.Module):
 
 
 class GaussianActorCritic(nn.Module):
-    """Continuous actions: a Gaussian policy and a separate value network.
+    r"""Continuous actions: a Gaussian policy and a separate value network.
 
     The mean comes from a linear layer and the standard deviation from a softplus,
     both on the policy network's features. As in the paper's continuous-control
