@@ -133,9 +133,9 @@ PAPER_DEPARTURES: dict[str, tuple[str, str, str]] = {
 #: Environment families whose defaults differ from CartPole's.
 FAMILY_DEFAULTS: dict[str, dict] = {
     # Atari: Adam with shared moments, lr 1e-4 and 20-step rollouts took 16 workers on
-    # Pong from a mean of -20.3 to +5.0 in 4.2M steps (README, "Atari"). The paper's shared
+    # Pong from a mean of -20.3 to +5.0 in 4.2M agent steps (README, "Atari"). The paper's shared
     # RMSProp and 5-step rollouts (with our lr 7e-4), on frames not yet centred, switched
-    # every first-layer filter off within 56k-84k steps; on centred frames it is unmeasured.
+    # every first-layer filter off within 56k-84k agent steps; on centred frames it is unmeasured.
     # The value methods copy the target network every 40,000 frames as the paper does:
     # 10,000 agent steps of 4 frames each (the trainer counts agent steps). Epsilon anneals
     # over the paper's 4 million frames: 1,000,000 agent steps.

@@ -86,7 +86,8 @@ class StartupInterrupts:
       ignores SIGINT and unblocks it first thing (see :mod:`.worker_process`); a
       blocked signal that is then ignored is discarded.
 
-    Outside the main thread (where Python allows no signal handler) it does nothing.
+    Outside the main thread (where Python allows no signal handler), and where SIGINT is
+    ignored on purpose, it does nothing.
     """
 
     def __init__(self):
@@ -97,8 +98,9 @@ class StartupInterrupts:
 
     def __enter__(self):
         if (threading.current_thread() is not threading.main_thread()
-                or not hasattr(signal, "SIGINT")):
-            return self
+                or not hasattr(signal, "SIGINT")
+                or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+            return self  # no handler allowed here, or Ctrl-C ignored on purpose (a job run with &)
         self._previous = signal.signal(signal.SIGINT, self._record)
         self._active = True
         if hasattr(signal, "pthread_sigmask"):

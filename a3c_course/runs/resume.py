@@ -13,8 +13,9 @@ long run continues exactly as it began (same optimizer, learning rate schedule,
     result = train(**args, max_steps=10_000_000, resume="runs/pong", save_to="runs/pong")
 
 ``a3c-course train --resume DIR`` does the same: ``--env``, ``--algo``, ``--workers``,
-``--seed``, ``--stop-at-return`` and every hyperparameter default to the run's own;
-``--set`` overrides one.
+``--seed``, ``--stop-at-return``, every hyperparameter and the environment's settings
+(``env_kwargs``: an episode cap, sticky actions off...) default to the run's own;
+``--set`` (or ``--repeat-action-probability``) given again overrides one.
 """
 
 from __future__ import annotations
