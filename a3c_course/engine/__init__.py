@@ -12,6 +12,8 @@
   checked on its first call in the worker;
 - :mod:`~a3c_course.engine.capacity`: how many workers the machine can hold;
 - :mod:`~a3c_course.engine.leftovers`: what a killed run can leave (semaphores), cleared;
+- :mod:`~a3c_course.engine.diagnostics`: what a worker sums over its updates and
+  reports twice a second;
 - :mod:`~a3c_course.engine.flat_params` and :mod:`~a3c_course.engine.fast_acting`: the
   two speed-ups of the worker loop (one flat tensor behind the weights; acting in NumPy).
 

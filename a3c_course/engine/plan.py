@@ -9,7 +9,7 @@ so nothing needs stopping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cloudpickle
@@ -32,6 +32,7 @@ from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
 from ..paper.models import build_model, model_spec
 from ..profiles import origin_of
 from ..runs.checkpoint import load_checkpoint, remove_stale_temporaries
+from ..runs.diagnostics import read_diagnostics
 from ..runs.folder import check_writable
 from ..runs.result import read_episodes
 from .capacity import check_worker_count
@@ -65,6 +66,8 @@ class RunPlan:
     """Every setting of the run, with the layer it came from (printed as the run starts)."""
     function_names: tuple = ()
     """The names of the student's functions the workers run."""
+    previous_diagnostics: list = field(default_factory=list)
+    """The diagnostics rows the resumed run's folder logged so far."""
 
 
 def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
@@ -117,9 +120,10 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                       hp.hidden_sizes, hp.recurrent)
     check_worker_count(n_workers, count_parameters(spec), len(functions))
 
-    checkpoint, previous_episodes = None, []
+    checkpoint, previous_episodes, previous_diagnostics = None, [], []
     if resume is not None:
         checkpoint, previous_episodes = read_resume(resume, algo, env_id, spec)
+        previous_diagnostics = read_diagnostics(resume).rows
     start_step = int(checkpoint["global_step"]) if checkpoint else 0
     if start_step >= max_steps:
         raise ConfigError(f"the run to resume is at global step {start_step} already; "
@@ -145,7 +149,8 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                    previous_episodes=previous_episodes, start_step=start_step,
                    final_epsilons=final_epsilons, save_to=save_to,
                    checkpoint_every=checkpoint_every, settings=settings_report,
-                   function_names=function_names)
+                   function_names=function_names,
+                   previous_diagnostics=previous_diagnostics)
 
 
 #: train()'s own defaults of the run settings (any other value was the user's choice).

@@ -32,7 +32,9 @@ from collections import deque
 from ..errors import ConfigError, NonFiniteLossError, SaveError, WorkerError
 from ..live.choose import make_monitor
 from ..paper.models import build_model
+from ..runs.diagnostics import DiagnosticsTable
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult
+from .diagnostics import DIAGNOSTICS
 from .leftovers import NamedSemaphores, remove_stale_semaphores
 from .plan import RunPlan, make_plan
 from .processes import StartupInterrupts, drain, main_module_hidden
@@ -65,6 +67,7 @@ def train(
     save_to=None,
     checkpoint_every: float | None = None,
     env_kwargs: dict | None = None,
+    tensorboard=None,
     env=None,
     **settings,
 ) -> RunResult:
@@ -93,6 +96,9 @@ def train(
             ``checkpoint_every`` seconds while it trains (checked before training).
         checkpoint_every: seconds between periodic saves to ``save_to``.
         env_kwargs: keywords for :func:`a3c_course.make_env` in every worker.
+        tensorboard: a folder for TensorBoard logs (``"runs/tb"``): the episode returns
+            and every diagnostic go to a new subfolder of it for this run; view them with
+            ``tensorboard --logdir runs/tb``. Needs the ``tensorboard`` package.
         env: instead of ``env_id``, an environment class or a function that returns an
             environment (``train(env=MyEnv)``); it is sent to the workers by value.
         **settings: hyperparameters (see :class:`a3c_course.config.Hyperparameters`:
@@ -119,7 +125,12 @@ def train(
                          start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
         plan.config.stall_seconds = STALL_SECONDS
         monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
-                               stop_at_return=stop_at_return, title=f"{algo} on {env_id}")
+                               stop_at_return=stop_at_return, title=f"{algo} on {env_id}",
+                               time_limit=time_limit)
+        if tensorboard is not None:
+            from ..live.tensorboard import TensorBoardLog
+
+            monitor = TensorBoardLog(tensorboard, inner=monitor, run_name=f"{algo}_{env_id}")
         # What the monitor imports to draw (matplotlib), imported now: an interrupt in
         # the middle of an import would leave it broken for the rest of the session.
         for module in getattr(monitor, "imports", ()):
@@ -154,6 +165,8 @@ class TrainingRun:
         self.time_offset = self.episodes[-1].wall_seconds if self.episodes else 0.0
         self.window = deque((e.episode_return for e in self.episodes[-SOLVE_WINDOW:]),
                             maxlen=SOLVE_WINDOW)
+        self.diagnostics = DiagnosticsTable(plan.previous_diagnostics)
+        self.startup_seconds = None  # until the workers' first steps are counted
         self.stop_reason = ""
         self.error = None
         self.done = set()
@@ -171,6 +184,7 @@ class TrainingRun:
         try:
             try:
                 self.monitor.show_settings(self.plan.settings)
+                self.monitor.watch_diagnostics(self.diagnostics)
                 self.monitor.start()
                 self._start_workers(startup)
             finally:
@@ -214,6 +228,8 @@ class TrainingRun:
                 self._handle(message)
             now = time.monotonic()
             elapsed = time.time() - self.start
+            if self.startup_seconds is None and self._global_step() > plan.start_step:
+                self.startup_seconds = elapsed
             if len(self.done) == len(self.processes):
                 self.stop_reason = self.stop_reason or "max_steps"
             elif plan.time_limit is not None and elapsed >= plan.time_limit:
@@ -239,6 +255,8 @@ class TrainingRun:
             if (target is not None and len(self.window) == SOLVE_WINDOW
                     and sum(self.window) / SOLVE_WINDOW >= target and not self.stop_reason):
                 self.stop_reason = "solved"
+        elif kind == DIAGNOSTICS:
+            self.diagnostics.append(message[1])
         elif kind == ERROR:
             if self.error is None:
                 self.error = message
@@ -350,6 +368,8 @@ class TrainingRun:
             target_model_state=target_state,
             start_method=self.plan.context.get_start_method(),
             settings=self.plan.settings.to_dict(),
+            diagnostics=DiagnosticsTable(self.diagnostics.rows),
+            startup_seconds=self.startup_seconds,
             env_kwargs=dict(config.env_kwargs),
         )
 
