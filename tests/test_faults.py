@@ -334,6 +334,7 @@ def test_out_onto_an_existing_run_needs_resume_or_overwrite(tmp_path, cartpole_r
 # -- 12: an interrupt during start-up, in a real kernel --------------------------------
 SETUP_CELL = "from a3c_course import train"
 TRAIN_CELL = """
+print("STARTED", flush=True)
 result = train("a3c", "CartPole-v1", n_workers=2, seed=0, max_steps=10**9, time_limit=90,
                live="widget")
 print("RESULT", result.stop_reason, result.total_steps)
@@ -345,16 +346,17 @@ print("RESULT", result.stop_reason, result.total_steps)
 
 
 def run_cell(client, code, interrupt_after=None, manager=None, timeout=120):
-    """Execute ``code``; interrupt the kernel ``interrupt_after`` seconds in. Returns
-    (the RESULT line or None, error texts, seconds from interrupt to idle)."""
+    """Execute ``code``; interrupt the kernel ``interrupt_after`` seconds after the cell
+    printed STARTED (so that the interrupt lands in train(), not before the cell runs).
+    Returns (the RESULT line or None, error texts, seconds from interrupt to idle)."""
     import queue
 
     request = client.execute(code)
     started = time.monotonic()
-    interrupted_at, outputs, errors = None, [], []
+    running_since, interrupted_at, outputs, errors = None, None, [], []
     while time.monotonic() - started < timeout:
-        if interrupt_after is not None and interrupted_at is None and \
-                time.monotonic() - started >= interrupt_after:
+        if interrupt_after is not None and interrupted_at is None and running_since and \
+                time.monotonic() - running_since >= interrupt_after:
             manager.interrupt_kernel()
             interrupted_at = time.monotonic()
         try:
@@ -366,6 +368,8 @@ def run_cell(client, code, interrupt_after=None, manager=None, timeout=120):
         kind, content = msg["msg_type"], msg["content"]
         if kind == "stream":
             outputs.append(content["text"])
+            if running_since is None and "STARTED" in content["text"]:
+                running_since = time.monotonic()
         elif kind == "error":
             errors.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":

@@ -71,6 +71,7 @@ def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_bl
         register_in_worker(config.env_registration)  # the user's own environment
         loop = WorkerLoop(worker, config, shared, functions, final_epsilon)
         shared.queue.put((READY, worker))
+        watchdog.training = True
         loop.run()
     except NonFiniteLoss as err:
         shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step,

@@ -89,6 +89,9 @@ class Watchdog(threading.Thread):
         self.own_functions = dict(own_functions or {})
         self.main_thread = threading.main_thread().ident
         self.parent = multiprocessing.parent_process()
+        self.training = False
+        """Set once the worker has built its environment and model: a stall counts from then
+        (starting up on a busy machine can take a while, and is no function's fault)."""
 
     def run(self):
         last_steps, last_change, reported = None, time.monotonic(), False
@@ -103,6 +106,9 @@ class Watchdog(threading.Thread):
                 continue
             steps = int(self.step_counts[self.worker])
             now = time.monotonic()
+            if not self.training:
+                last_change = now
+                continue
             if steps != last_steps:
                 last_steps, last_change, reported = steps, now, False
             elif not reported and now - last_change >= self.stall_seconds:
