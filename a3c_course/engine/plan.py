@@ -25,14 +25,17 @@ from ..config import (
     unknown_names_message,
 )
 from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
+from ..envs.user_envs import registration_for_workers
 from ..errors import ConfigError
 from ..paper import targets
 from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
-from ..paper.models import model_spec
+from ..paper.models import build_model, model_spec
 from ..profiles import origin_of
-from ..runs.checkpoint import load_checkpoint
+from ..runs.checkpoint import load_checkpoint, remove_stale_temporaries
 from ..runs.diagnostics import read_diagnostics
+from ..runs.folder import check_writable
 from ..runs.result import read_episodes
+from .capacity import check_worker_count
 from .processes import start_context
 from .shared import worker_seed
 
@@ -61,6 +64,8 @@ class RunPlan:
     checkpoint_every: float | None
     settings: SettingsReport
     """Every setting of the run, with the layer it came from (printed as the run starts)."""
+    function_names: tuple = ()
+    """The names of the student's functions the workers run."""
     previous_diagnostics: list = field(default_factory=list)
     """The diagnostics rows the resumed run's folder logged so far."""
 
@@ -89,12 +94,14 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
             raise ConfigError("checkpoint_every needs save_to, the folder to write checkpoints to")
     context = start_context(start_method)
     functions, hp_overrides = split_settings(settings)
-
+    function_names = tuple(name for name in settings if name in targets.EXERCISE_FUNCTIONS)
     check_env_id(env_id)
     env_kwargs = dict(env_kwargs or {})
     spaces = read_spaces(env_id, env_kwargs)
+    env_registration = registration_for_workers(env_id)
     discrete = isinstance(spaces.action_space, gym.spaces.Discrete)
     method = algorithm_class(algo, discrete)
+    refuse_discrete_only_functions(function_names, discrete, env_id)
     if issubclass(method, ValueMethod) and not discrete:
         raise ConfigError(
             f"{algo!r} is a value-based method: it needs a discrete action space to take "
@@ -111,6 +118,7 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                           "feed-forward Q-networks, as in the paper")
     spec = model_spec(spaces.observation_space, spaces.action_space, method.head,
                       hp.hidden_sizes, hp.recurrent)
+    check_worker_count(n_workers, count_parameters(spec), len(functions))
 
     checkpoint, previous_episodes, previous_diagnostics = None, [], []
     if resume is not None:
@@ -121,6 +129,10 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         raise ConfigError(f"the run to resume is at global step {start_step} already; "
                           f"give a larger max_steps than {max_steps} to train further")
 
+    if save_to is not None:  # found now, not after an hour of training
+        check_writable(save_to, "save_to")
+        remove_stale_temporaries(save_to)  # what a killed earlier save left there
+
     final_epsilons = [
         draw_final_epsilon(seed, i, hp.final_epsilons, hp.final_epsilon_probs)
         if issubclass(method, ValueMethod) else None
@@ -130,12 +142,14 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
     n_workers, seed, max_steps = int(n_workers), int(seed), int(max_steps)  # plain numbers
     config = RunConfig(algo=algo, env_id=env_id, n_workers=n_workers, seed=seed,
                        max_steps=max_steps, hyperparameters=hp, model_spec=spec,
-                       env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step)
+                       env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step,
+                       env_registration=env_registration)
     return RunPlan(config=config, context=context, functions=functions, method=method,
                    stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
                    previous_episodes=previous_episodes, start_step=start_step,
                    final_epsilons=final_epsilons, save_to=save_to,
                    checkpoint_every=checkpoint_every, settings=settings_report,
+                   function_names=function_names,
                    previous_diagnostics=previous_diagnostics)
 
 
@@ -187,6 +201,24 @@ def split_settings(settings):
     return blob, hp_overrides
 
 
+def refuse_discrete_only_functions(names, discrete, env_id) -> None:
+    """A student's ``actor_critic_loss`` and ``entropy`` work on logits of discrete actions;
+    with continuous actions the Gaussian policy's loss would silently not use them."""
+    written_for_logits = [name for name in names if name in ("actor_critic_loss", "entropy")]
+    if written_for_logits and not discrete:
+        raise ConfigError(
+            f"{' and '.join(written_for_logits)} work on the logits of a discrete policy, but "
+            f"{env_id} has continuous actions, where A3C's Gaussian policy has no logits: "
+            "your function would not be used. Train it on a discrete environment "
+            "(e.g. CartPole-v1); for continuous actions the Gaussian policy's own pieces are "
+            "gaussian_log_prob and gaussian_entropy (notebook 8)")
+
+
+def count_parameters(spec) -> int:
+    """The number of weights of the model ``spec`` describes."""
+    return sum(p.numel() for p in build_model(spec).parameters())
+
+
 def read_resume(resume, algo, env_id, spec):
     """The checkpoint to resume from, and the episodes its run folder logged so far."""
     checkpoint = load_checkpoint(resume)
@@ -196,7 +228,7 @@ def read_resume(resume, algo, env_id, spec):
     if checkpoint["model_spec"] != spec:
         raise ConfigError(f"{resume} holds a model {checkpoint['model_spec']}, but these settings "
                           f"build {spec}; resume with the settings of the original run")
-    folder = Path(resume)
+    folder = Path(resume) if Path(resume).is_dir() else Path(resume).parent
     episodes = read_episodes(folder) if (folder / "episodes.csv").exists() else []
     return checkpoint, episodes
 

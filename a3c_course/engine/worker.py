@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import signal
 import time
 import traceback
 
@@ -30,17 +29,22 @@ import torch
 
 from ..config import RunConfig
 from ..envs.make import make_env, observation_to_array
+from ..envs.user_envs import register_in_worker
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
 from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from .shared import SharedState, global_step, maybe_update_target, worker_seed
+from .student_functions import (StudentFunctionError, checked_student_functions,
+                                non_finite_outputs)
+from .worker_process import Watchdog, prepare_worker_process
 
 # Messages a worker sends to the parent on the results queue.
 EPISODE = "episode"  # (EPISODE, worker, wall_seconds, global_step, episode_return, episode_length)
-ERROR = "error"  # (ERROR, worker, kind, message, traceback_text, global_step)
+ERROR = "error"  # (ERROR, worker, kind, message, traceback_text, global_step[, details])
 DONE = "done"  # (DONE, worker, steps)
+READY = "ready"  # (READY, worker): built its environment and model, about to train
 
 PARENT_CHECK_SECONDS = 1.0
 
@@ -55,16 +59,26 @@ def annealed_lr(lr: float, step: int, max_steps: int, anneal: bool) -> float:
 def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_blob: bytes,
                final_epsilon: float | None) -> None:
     """Entry point of a worker process; never raises, reports instead."""
-    # The parent handles Ctrl-C (and Jupyter's interrupt, which reaches the whole
-    # process group) by setting ``stop``; a worker must not die mid-update.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_worker_process()  # signals; dies with its parent (see worker_process)
+    watchdog = Watchdog(worker, shared.step_counts, shared.queue, config.stall_seconds)
+    watchdog.start()
     torch.set_num_threads(1)
-    loop = None
+    loop, functions = None, {}
     try:
-        loop = WorkerLoop(worker, config, shared, cloudpickle.loads(functions_blob), final_epsilon)
+        # The student's functions, each checked on its first call (student_functions).
+        functions = checked_student_functions(cloudpickle.loads(functions_blob))
+        watchdog.own_functions = functions
+        register_in_worker(config.env_registration)  # the user's own environment
+        loop = WorkerLoop(worker, config, shared, functions, final_epsilon)
+        shared.queue.put((READY, worker))
+        watchdog.training = True
         loop.run()
     except NonFiniteLoss as err:
-        shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step))
+        shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step,
+                          {"non_finite_functions": non_finite_outputs(functions)}))
+    except StudentFunctionError as err:
+        step = global_step(shared.step_counts)
+        shared.queue.put((ERROR, worker, "student", str(err), traceback.format_exc(), step))
     except BaseException as err:  # report everything: the parent decides what to do
         step = global_step(shared.step_counts)
         message = f"{type(err).__name__}: {err}"

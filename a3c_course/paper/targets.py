@@ -137,7 +137,9 @@ def actor_critic_loss(logits, values, actions, returns, entropy_beta, value_coef
         actions: ``[T]`` int64 actions taken.
         returns: ``[T]`` n-step returns :math:`R_t`.
         entropy_beta: :math:`\beta`, weight of the entropy bonus.
-        value_coef: :math:`c_V`, weight of the value loss.
+        value_coef: :math:`c_V`, weight of the value loss. The paper's Algorithm S3 is
+            :math:`c_V = 1`; the trainer's default, 0.5, is ours (the value's gradient is
+            then the TD error itself).
 
     Returns:
         ``(total, policy_loss, value_loss, entropy)``, each a 0-d tensor.
