@@ -114,6 +114,51 @@ def _check_nesting(answer, state, case):
              f"and recurses into tuples handles both).", "wrong_nesting")
 
 
+#: The mistakes the checker names, each with its hint ({on} says which case).
+NEXT_LSTM_STATE_MISTAKES = {
+    "modifies_input":
+        "next_lstm_state changed the state it was given, in place ({name}, {on}): h.zero_(), "
+        "h.detach_(), or h.detach().zero_() (a detached tensor shares its memory with the "
+        "original). The trainer may still hold that state; return new tensors: "
+        "torch.zeros_like(h), h.detach().",
+    "wrong_shape":
+        "next_lstm_state returned {name} of shape {got} {on}, expected {expected}, the shape "
+        "it came in: torch.zeros_like(h) keeps it.",
+    "wrong_dtype":
+        "next_lstm_state returned {name} as {got} {on}, expected {expected}: "
+        "torch.zeros_like(h) keeps the dtype.",
+    "never_resets":
+        "next_lstm_state: your state is never reset: after an episode ends, the next starts "
+        "from the initial state, zeros (torch.zeros_like), or the new game begins with the "
+        "memories of the old one ({on}).",
+    "reset_incomplete":
+        "next_lstm_state: after the episode ended, {name} still holds the old values ({on}): "
+        "reset every part of the state, h and c (c is the memory itself), to zeros.",
+    "zeros_with_gradient":
+        "next_lstm_state: your zeros carry gradient ({on}): h * 0 keeps h's graph, and "
+        "requires_grad=True makes a tensor the optimizer never sees. Make them with "
+        "torch.zeros_like(h), which has no gradient.",
+    "resets_always":
+        "next_lstm_state: your state is reset although the episode goes on ({on}): the next "
+        "rollout must start where this one stopped, or the agent forgets everything at every "
+        "rollout boundary (every t_max steps). Reset only when episode_ended is True.",
+    "values_changed":
+        "next_lstm_state: mid-episode the state must keep its values (only detached), but "
+        "yours changed them ({on}).",
+    "not_detached":
+        "next_lstm_state: the state you carry on is not detached: it still has a grad_fn "
+        "(requires_grad=True), so the next rollout's graph would hang on to this one's, and "
+        "the next backward() would run back into rollouts already learned from (\"Trying to "
+        "backward through the graph a second time\", or, with retain_graph, updates slower "
+        "with every rollout). Return h.detach(), c.detach() ({on}).",
+}
+
+
+def _named(key, **values):
+    __tracebackhide__ = True
+    fail(NEXT_LSTM_STATE_MISTAKES[key].format(**values), key)
+
+
 def _check_call(answer, state, before, ended, case, pairs):
     __tracebackhide__ = True
     on = f"on the case \"{case.description}\""
@@ -122,50 +167,30 @@ def _check_call(answer, state, before, ended, case, pairs):
     leaves, inputs = _leaves(answer), _leaves(state)
     for name, leaf, original, (values, had_graph) in zip(names, leaves, inputs, before):
         if not torch.equal(original.detach(), values) or (had_graph and original.grad_fn is None):
-            fail(f"next_lstm_state changed the state it was given, in place ({name}, {on}): "
-                 f"h.zero_(), h.detach_(), or h.detach().zero_() (a detached tensor shares "
-                 f"its memory with the original). The trainer may still hold that state; "
-                 f"return new tensors: torch.zeros_like(h), h.detach().", "modifies_input")
+            _named("modifies_input", name=name, on=on)
         if tuple(leaf.shape) != tuple(original.shape):
-            fail(f"next_lstm_state returned {name} of shape {shape_text(leaf.shape)} {on}, "
-                 f"expected {shape_text(original.shape)}, the shape it came in: "
-                 f"torch.zeros_like(h) keeps it.", "wrong_shape")
+            _named("wrong_shape", name=name, on=on, got=shape_text(leaf.shape),
+                   expected=shape_text(original.shape))
         if leaf.dtype != original.dtype:
-            fail(f"next_lstm_state returned {name} as {leaf.dtype} {on}, expected "
-                 f"{original.dtype}: torch.zeros_like(h) keeps the dtype.", "wrong_dtype")
+            _named("wrong_dtype", name=name, on=on, got=leaf.dtype, expected=original.dtype)
     zero = [bool(torch.count_nonzero(leaf) == 0) for leaf in leaves]
     same = [torch.equal(leaf.detach(), original.detach()) for leaf, original in zip(leaves, inputs)]
     graph = [leaf.requires_grad or leaf.grad_fn is not None for leaf in leaves]
     if ended:
         if all(same) and not all(zero):
-            fail(f"next_lstm_state: your state is never reset: after an episode ends, the "
-                 f"next starts from the initial state, zeros (torch.zeros_like), or the new "
-                 f"game begins with the memories of the old one ({on}).", "never_resets")
+            _named("never_resets", on=on)
         if not all(zero):
-            kept = [name for name, z in zip(names, zero) if not z]
-            fail(f"next_lstm_state: after the episode ended, {', '.join(kept)} still holds the "
-                 f"old values ({on}): reset every part of the state, h and c (c is the "
-                 f"memory itself), to zeros.", "reset_incomplete")
+            kept = ", ".join(name for name, z in zip(names, zero) if not z)
+            _named("reset_incomplete", name=kept, on=on)
         if any(graph):
-            fail(f"next_lstm_state: your zeros carry gradient ({on}): h * 0 keeps h's graph, "
-                 f"and requires_grad=True makes a tensor the optimizer never sees. Make them "
-                 f"with torch.zeros_like(h), which has no gradient.", "zeros_with_gradient")
+            _named("zeros_with_gradient", on=on)
         return
     if all(zero) and not all(same):
-        fail(f"next_lstm_state: your state is reset although the episode goes on ({on}): "
-             f"the next rollout must start where this one stopped, or the agent forgets "
-             f"everything at every rollout boundary (every t_max steps). Reset only when "
-             f"episode_ended is True.", "resets_always")
+        _named("resets_always", on=on)
     if not all(same):
-        fail(f"next_lstm_state: mid-episode the state must keep its values (only detached), "
-             f"but yours changed them ({on}).", "values_changed")
+        _named("values_changed", on=on)
     if any(graph):
-        fail(f"next_lstm_state: the state you carry on is not detached: it still has a "
-             f"grad_fn (requires_grad=True), so the next rollout's graph would hang on to "
-             f"this one's, and the next backward() would run back into rollouts already "
-             f"learned from (\"Trying to backward through the graph a second time\", or, "
-             f"with retain_graph, updates slower with every rollout). Return h.detach(), "
-             f"c.detach() ({on}).", "not_detached")
+        _named("not_detached", on=on)
 
 
 @checker
