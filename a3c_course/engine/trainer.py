@@ -14,6 +14,9 @@ The data flows one way. The parent:
 
 Whatever happens (an interrupt, a worker's exception, a NaN loss) no worker process
 outlives ``train()``, and what was learned so far is returned or attached to the error.
+
+The same parent, without the checks, the live view and the fault handling, is the
+``train`` function of :mod:`a3c_course.paper.a3c_in_one_file`: read it first.
 """
 
 from __future__ import annotations
