@@ -138,8 +138,9 @@ def train(n_workers=2, max_steps=200_000, seed=0, anneal_steps=None, report_ever
     shared_model = ActorCritic(env.observation_space.shape[0], env.action_space.n)
     shared_model.share_memory()  # the weights every worker reads and writes
     optimizer = SharedRMSprop(shared_model.parameters())
-    global_step, episodes = mp.Value("l", 0), mp.Queue()
-    workers = [mp.Process(target=worker, args=(rank, shared_model, optimizer, global_step, max_steps,
+    processes = mp.get_context("spawn")  # each worker a fresh Python, on every system
+    global_step, episodes = processes.Value("l", 0), processes.Queue()
+    workers = [processes.Process(target=worker, args=(rank, shared_model, optimizer, global_step, max_steps,
                                                 anneal_steps or max_steps, episodes, seed))
                for rank in range(n_workers)]
     for process in workers:
