@@ -12,7 +12,6 @@ reach.
 import json
 import subprocess
 import textwrap
-from pathlib import Path
 
 import numpy as np
 

@@ -8,7 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from a3c_course.envs.course_envs import CueRecall  # the course's memory task, here under a test id
+# The course's memory task, here under a test id too.
+from a3c_course.envs.course_envs import CueRecall
 
 CUE_RECALL = "a3c_course_tests/CueRecall-v0"
 BOX_TARGET = "a3c_course_tests/BoxTarget-v0"

@@ -36,8 +36,8 @@ import torch
 
 from ..config import RunConfig
 from ..envs.make import make_env, observation_to_array
-from ..paper.acting import env_action
 from ..paper import targets
+from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
@@ -276,4 +276,3 @@ class WorkerLoop:
         self.lives = None  # the next game starts with a full set of lives
         wall = time.time() - self.shared.start_time
         self.shared.queue.put((EPISODE, self.worker, wall, step, episode_return, episode_length))
-

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..paper import targets
-from .checking import Case, Exercise, check_signature, checker, fail, call
+from .checking import Case, Exercise, call, check_signature, checker, fail
 from .common import report_success
 from .messages import shape_text
 

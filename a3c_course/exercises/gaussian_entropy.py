@@ -5,7 +5,16 @@ from __future__ import annotations
 import math
 
 from ..paper import targets
-from .checking import Case, Exercise, Mistake, call, check_signature, checker, diagnose, expect_tensor
+from .checking import (
+    Case,
+    Exercise,
+    Mistake,
+    call,
+    check_signature,
+    checker,
+    diagnose,
+    expect_tensor,
+)
 from .common import expect_reference_gradient, floats, report_success
 
 GAUSSIAN_ENTROPY = Exercise(
