@@ -59,7 +59,8 @@ class Hyperparameters:
     rmsprop_alpha: float = 0.99
     """RMSProp decay of the average of squared gradients."""
     rmsprop_eps: float = 1e-5
-    """RMSProp epsilon, added to the root of the average."""
+    """RMSProp epsilon, added to the average under the root as the paper writes it,
+    sqrt(g + eps); ``torch.optim.RMSprop`` adds it to the root, sqrt(g) + eps."""
     hidden_sizes: tuple = (64, 64)
     """Widths of the MLP trunk's layers (vector observations)."""
     recurrent: bool = False

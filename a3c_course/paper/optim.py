@@ -186,7 +186,8 @@ class SharedRMSprop(_SharedStateOptimizer):
     gradients have been tiny, torch's step can reach :math:`\eta \Delta\theta / \epsilon`
     while the paper's stays below :math:`\eta \Delta\theta / \sqrt{\epsilon}`, so one
     ``eps`` means different things in the two: an ``eps`` of :math:`\epsilon^2` inside the
-    root damps about as :math:`\epsilon` outside does.
+    root damps about as :math:`\epsilon` outside does. (TensorFlow 1's ``RMSPropOptimizer``
+    puts it inside, as the paper does; code ported from it to PyTorch changes the update.)
 
     With the reference step, flat parameters and flat gradients (the trainer's shared
     model, see :mod:`a3c_course.engine.flat_params`) are updated as one tensor each:
