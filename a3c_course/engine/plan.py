@@ -9,7 +9,7 @@ so nothing needs stopping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cloudpickle
@@ -32,6 +32,7 @@ from ..paper.models import model_spec
 from ..paper.targets import ATARI_FRAME_SIZE
 from ..profiles import origin_of
 from ..runs.checkpoint import load_checkpoint
+from ..runs.diagnostics import read_diagnostics
 from ..runs.result import read_episodes
 from .processes import start_context
 from .shared import worker_seed
@@ -61,6 +62,8 @@ class RunPlan:
     checkpoint_every: float | None
     settings: SettingsReport
     """Every setting of the run, with the layer it came from (printed as the run starts)."""
+    previous_diagnostics: list = field(default_factory=list)
+    """The diagnostics rows the resumed run's folder logged so far."""
 
 
 def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
@@ -112,9 +115,10 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
     check_functions_are_used([name for name in settings if name in targets.EXERCISE_FUNCTIONS],
                              env_id, env_kwargs, discrete, hp)
 
-    checkpoint, previous_episodes = None, []
+    checkpoint, previous_episodes, previous_diagnostics = None, [], []
     if resume is not None:
         checkpoint, previous_episodes = read_resume(resume, algo, env_id, spec)
+        previous_diagnostics = read_diagnostics(resume).rows
     start_step = int(checkpoint["global_step"]) if checkpoint else 0
     if start_step >= max_steps:
         raise ConfigError(f"the run to resume is at global step {start_step} already; "
@@ -134,7 +138,8 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                    stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
                    previous_episodes=previous_episodes, start_step=start_step,
                    final_epsilons=final_epsilons, save_to=save_to,
-                   checkpoint_every=checkpoint_every, settings=settings_report)
+                   checkpoint_every=checkpoint_every, settings=settings_report,
+                   previous_diagnostics=previous_diagnostics)
 
 
 #: train()'s own defaults of the run settings (any other value was the user's choice).

@@ -40,6 +40,7 @@ from ..paper import targets
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
+from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from .shared import SharedState, global_step, maybe_update_target, worker_seed
 
@@ -121,10 +122,13 @@ class WorkerLoop:
         if "shared_rmsprop_step" in functions:
             shared.optimizer.step_function = functions["shared_rmsprop_step"]
         self.lives = None  # Atari lives left, to notice the loss of one
+        self.diagnostics = DiagnosticsAccumulator(worker, shared.queue, shared.optimizer,
+                                                  self.hp.max_grad_norm, shared.start_time)
         self.parent = multiprocessing.parent_process()
         self.next_parent_check = time.monotonic() + PARENT_CHECK_SECONDS
 
     def close(self):
+        self.diagnostics.send(global_step(self.shared.step_counts))  # the last updates' row
         self.env.close()
 
     def run(self):
@@ -152,11 +156,12 @@ class WorkerLoop:
         rollout = self._collect_rollout(step)
         loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
         if self.hogwild_update is None:
-            self._backward(loss, step)
+            grad_norm = self._backward(loss, step)
             self._update_shared_model(step)
         else:
-            self._student_update(loss, step)
+            grad_norm = self._student_update(loss, step)
         self.shared.step_counts[self.worker] += len(rollout)
+        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout))
         if self.shared.target_model is not None:
             maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
 
@@ -175,8 +180,9 @@ class WorkerLoop:
                 f"the loss became {value} at global step {step} (worker {self.worker})", step
             )
 
-    def _backward(self, loss, step) -> None:
-        """Gradients of the rollout's loss on the local model, their norm clipped."""
+    def _backward(self, loss, step) -> torch.Tensor:
+        """Gradients of the rollout's loss on the local model, their norm clipped;
+        returns the norm before clipping."""
         self._check_finite(loss, step)
         self.local_grad.zero_()  # not grad = None: backward() then adds into the flat views
         loss.backward()
@@ -184,6 +190,7 @@ class WorkerLoop:
         # it to at most max_grad_norm (what clip_grad_norm_ does, on one tensor).
         norm = torch.linalg.vector_norm(self.local_grad)
         self.local_grad.mul_(torch.clamp(self.hp.max_grad_norm / (norm + 1e-6), max=1.0))
+        return norm
 
     def _update_shared_model(self, step) -> None:
         """Hand the local gradients to the shared parameters and step: Hogwild, no lock.
@@ -197,15 +204,21 @@ class WorkerLoop:
         optimizer.set_lr(annealed_lr(self.hp.lr, step, self.config.max_steps, self.hp.lr_anneal))
         optimizer.step()
 
-    def _student_update(self, loss, step) -> None:
+    def _student_update(self, loss, step) -> float:
         """The student's ``hogwild_update`` in place of :meth:`_backward` and
         :meth:`_update_shared_model`: the same update, written by hand
-        (:func:`a3c_course.paper.targets.hogwild_update` is the reference)."""
+        (:func:`a3c_course.paper.targets.hogwild_update` is the reference); returns the
+        norm it returned, the one before clipping."""
         self._check_finite(loss, step)
         optimizer = self.shared.optimizer
         optimizer.set_lr(annealed_lr(self.hp.lr, step, self.config.max_steps, self.hp.lr_anneal))
-        self.hogwild_update(self.local_model, self.shared.model, optimizer, loss,
-                            self.hp.max_grad_norm)
+        norm = self.hogwild_update(self.local_model, self.shared.model, optimizer, loss,
+                                   self.hp.max_grad_norm)
+        try:
+            return float(norm)
+        except (TypeError, ValueError):
+            raise TypeError(f"hogwild_update returned {norm!r}; it must return the gradient norm "
+                            f"before clipping, a float (check_hogwild_update checks it)") from None
 
     def _collect_rollout(self, step: int) -> Rollout:
         rollout = Rollout()
