@@ -4,12 +4,10 @@ the wrong shape or that never returns, too many workers. Each test is bounded in
 and leaves no process, mount or semaphore behind, also when it fails."""
 
 import io
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 import warnings

@@ -30,6 +30,7 @@ from ..errors import ConfigError
 from ..paper import targets
 from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
 from ..paper.models import build_model, model_spec
+from ..paper.targets import ATARI_FRAME_SIZE
 from ..profiles import origin_of
 from ..runs.checkpoint import load_checkpoint, remove_stale_temporaries
 from ..runs.diagnostics import read_diagnostics
@@ -119,6 +120,8 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
     spec = model_spec(spaces.observation_space, spaces.action_space, method.head,
                       hp.hidden_sizes, hp.recurrent)
     check_worker_count(n_workers, count_parameters(spec), len(functions))
+    check_functions_are_used([name for name in settings if name in targets.EXERCISE_FUNCTIONS],
+                             env_id, env_kwargs, discrete, hp)
 
     checkpoint, previous_episodes, previous_diagnostics = None, [], []
     if resume is not None:
@@ -217,6 +220,46 @@ def refuse_discrete_only_functions(names, discrete, env_id) -> None:
 def count_parameters(spec) -> int:
     """The number of weights of the model ``spec`` describes."""
     return sum(p.numel() for p in build_model(spec).parameters())
+
+
+#: Exercises that only some runs call: the name, when a run calls it, and what to change.
+_USED_WHEN = {
+    "shared_rmsprop_step": (
+        lambda env_id, discrete, hp: hp.optimizer in ("shared_rmsprop", "rmsprop"),
+        "it is the RMSProp optimizer's step, and this run uses optimizer={optimizer!r}: "
+        "add optimizer='shared_rmsprop'"),
+    "atari_frame": (
+        lambda env_id, discrete, hp: is_atari(env_id),
+        "it makes the frames of Atari games, and {env_id} is not one: train on an "
+        "'ALE/...' id, e.g. 'ALE/Pong-v5'"),
+    "gaussian_log_prob": (
+        lambda env_id, discrete, hp: not discrete,
+        "it is the Gaussian policy's, and {env_id} has discrete actions (a softmax "
+        "policy): train on continuous actions, e.g. 'InvertedPendulum-v5'"),
+    "gaussian_entropy": (
+        lambda env_id, discrete, hp: not discrete,
+        "it is the Gaussian policy's, and {env_id} has discrete actions (a softmax "
+        "policy): train on continuous actions, e.g. 'InvertedPendulum-v5'"),
+    "next_lstm_state": (
+        lambda env_id, discrete, hp: hp.recurrent,
+        "it carries the LSTM's state, and this run has no LSTM: add recurrent=True"),
+}
+
+
+def check_functions_are_used(names, env_id, env_kwargs, discrete, hp) -> None:
+    """Refuse a student's function that this run would never call (it would not be tested)."""
+    for name in names:
+        if name not in _USED_WHEN:
+            continue
+        used, why = _USED_WHEN[name]
+        if not used(env_id, discrete, hp):
+            raise ConfigError(f"this run would never call your {name}: "
+                              + why.format(optimizer=hp.optimizer, env_id=env_id))
+    options = env_kwargs.get("atari")
+    if "atari_frame" in names and options is not None and options.screen_size != ATARI_FRAME_SIZE:
+        raise ConfigError(f"atari_frame makes {ATARI_FRAME_SIZE}x{ATARI_FRAME_SIZE} frames, and "
+                          f"this run asks for {options.screen_size}x{options.screen_size} "
+                          "(AtariOptions.screen_size): leave screen_size at its default")
 
 
 def read_resume(resume, algo, env_id, spec):

@@ -16,6 +16,9 @@ Whatever happens (an interrupt, a worker's exception, a NaN loss, a full disk) n
 worker process outlives ``train()``, and what was learned so far is returned or
 attached to the error. An interrupt during start-up is deferred until the start-up is
 over (:class:`~a3c_course.engine.processes.StartupInterrupts`), then stops the run.
+
+The same parent, without the checks, the live view and the fault handling, is the
+``train`` function of :mod:`a3c_course.paper.a3c_in_one_file`: read it first.
 """
 
 from __future__ import annotations

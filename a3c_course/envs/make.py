@@ -116,6 +116,7 @@ def make_env(
     *,
     render_mode: str | None = None,
     atari: AtariOptions | None = None,
+    atari_frame=None,
     **make_kwargs,
 ) -> gym.Env:
     """Build environment ``env_id``, preprocessed for learning, with episode statistics.
@@ -128,6 +129,9 @@ def make_env(
         render_mode: passed to ``gym.make`` (``"rgb_array"`` to record frames).
         atari: preprocessing options for Atari ids (default: the paper's), e.g.
             ``AtariOptions(repeat_action_probability=0.0)`` for no sticky actions.
+        atari_frame: for Atari ids, the function that makes the network's frame from
+            the last two screens of an agent step (default:
+            :func:`a3c_course.paper.targets.atari_frame`); a student's, in notebook 7.
         **make_kwargs: any other keyword for ``gym.make`` (for Atari, also the ALE's:
             ``repeat_action_probability=0.0``, ``max_num_frames_per_episode=400``...).
 
@@ -142,7 +146,7 @@ def make_env(
         kwargs["render_mode"] = render_mode
     try:
         if is_atari(env_id):
-            env = make_atari(env_id, render_mode, atari or AtariOptions(), make_kwargs)
+            env = make_atari(env_id, render_mode, atari or AtariOptions(), make_kwargs, atari_frame)
         elif is_minigrid(env_id):
             from minigrid.wrappers import ImgObsWrapper
 

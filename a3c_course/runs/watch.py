@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 from .result import saved_env_kwargs
