@@ -33,6 +33,7 @@ from ..profiles import origin_of
 from ..runs.checkpoint import load_checkpoint
 from ..runs.diagnostics import read_diagnostics
 from ..runs.result import read_episodes
+from .backend import BACKENDS, RAY, SHARED_MEMORY
 from .processes import start_context
 from .shared import worker_seed
 
@@ -63,17 +64,23 @@ class RunPlan:
     """Every setting of the run, with the layer it came from (printed as the run starts)."""
     previous_diagnostics: list = field(default_factory=list)
     """The diagnostics rows the resumed run's folder logged so far."""
+    backend: str = SHARED_MEMORY
+    """``shared_memory`` (processes of this machine) or ``ray`` (see :mod:`~a3c_course.engine.backend`)."""
+    ray_address: str | None = None
+    """With ``backend="ray"``: None (a local cluster) or the address of one to join."""
 
 
 def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
-              resume, save_to, checkpoint_every, env_kwargs, settings) -> RunPlan:
+              resume, save_to, checkpoint_every, env_kwargs, settings,
+              backend=SHARED_MEMORY, ray_address=None) -> RunPlan:
     """Check every input of :func:`~a3c_course.engine.trainer.train` and plan the run.
 
     Raises :class:`~a3c_course.errors.ConfigError` for the first bad input, before any
     process starts.
     """
     given = dict(n_workers=n_workers, seed=seed, max_steps=max_steps,
-                 stop_at_return=stop_at_return, time_limit=time_limit, env_kwargs=env_kwargs or {})
+                 stop_at_return=stop_at_return, time_limit=time_limit, env_kwargs=env_kwargs or {},
+                 backend=backend)
     if algo not in ALGORITHMS:
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(ALGORITHMS)}")
     check_range("n_workers", n_workers, 1, integer=True)
@@ -87,6 +94,7 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         check_range("checkpoint_every", checkpoint_every, 0, low_open=True)
         if save_to is None:
             raise ConfigError("checkpoint_every needs save_to, the folder to write checkpoints to")
+    check_backend(backend, ray_address, start_method)
     context = start_context(start_method)
     functions, hp_overrides = split_settings(settings)
 
@@ -136,12 +144,13 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                    previous_episodes=previous_episodes, start_step=start_step,
                    final_epsilons=final_epsilons, save_to=save_to,
                    checkpoint_every=checkpoint_every, settings=settings_report,
-                   previous_diagnostics=previous_diagnostics)
+                   previous_diagnostics=previous_diagnostics, backend=backend,
+                   ray_address=ray_address)
 
 
 #: train()'s own defaults of the run settings (any other value was the user's choice).
 RUN_DEFAULTS = dict(n_workers=2, seed=0, max_steps=100_000, stop_at_return=None,
-                    time_limit=None, env_kwargs={})
+                    time_limit=None, env_kwargs={}, backend=SHARED_MEMORY)
 
 
 def _settings_report(title, hp, sources, run_values) -> SettingsReport:
@@ -154,6 +163,27 @@ def _settings_report(title, hp, sources, run_values) -> SettingsReport:
         values[name] = getattr(hp, name)
         origins[name] = sources[name]
     return SettingsReport(title, values, origins)
+
+
+def check_backend(backend, ray_address, start_method) -> None:
+    """The backend exists, its options go with it, and Ray is installed if it is chosen."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend != RAY:
+        if ray_address is not None:
+            raise ConfigError("ray_address is for backend='ray'; add backend='ray' to train "
+                              "on a Ray cluster")
+        return
+    if start_method is not None:
+        raise ConfigError("start_method is for the shared-memory backend; Ray starts its "
+                          "own worker processes: leave start_method out with backend='ray'")
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise ConfigError(f"ray_address must be 'auto' or 'HOST:PORT', not {ray_address!r}")
+    try:
+        import ray  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(f"backend='ray' needs the ray package ({err}); install it with: "
+                          'pip install -c constraints.txt -e ".[ray]"') from err
 
 
 def environment_family(env_id, discrete):

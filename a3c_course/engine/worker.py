@@ -7,7 +7,7 @@ One iteration, as in the paper's pseudo-code::
     loss of that rollout, in one batched forward pass
     backward; clip the gradient norm
     apply the gradients to the shared parameters          (Hogwild: no lock)
-    add the steps to the global step counter
+    add the steps to the global step counter (and the update, with its staleness)
 
 Everything the worker shares with the others arrives in a
 :class:`~a3c_course.engine.shared.SharedState`. To see the same loop without the
@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import signal
+import threading
 import time
 import traceback
 
@@ -53,15 +54,21 @@ def annealed_lr(lr: float, step: int, max_steps: int, anneal: bool) -> float:
 
 
 def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_blob: bytes,
-               final_epsilon: float | None) -> None:
-    """Entry point of a worker process; never raises, reports instead."""
-    # The parent handles Ctrl-C (and Jupyter's interrupt, which reaches the whole
-    # process group) by setting ``stop``; a worker must not die mid-update.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+               final_epsilon: float | None, loop_class=None) -> None:
+    """Entry point of a worker process; never raises, reports instead.
+
+    ``loop_class`` is :class:`WorkerLoop`, or a subclass that syncs and updates some
+    other way (the Ray backend's, which talks to a parameter server).
+    """
+    if threading.current_thread() is threading.main_thread():
+        # The parent handles Ctrl-C (and Jupyter's interrupt, which reaches the whole
+        # process group) by setting ``stop``; a worker must not die mid-update.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
     loop = None
     try:
-        loop = WorkerLoop(worker, config, shared, cloudpickle.loads(functions_blob), final_epsilon)
+        loop = (loop_class or WorkerLoop)(worker, config, shared,
+                                          cloudpickle.loads(functions_blob), final_epsilon)
         loop.run()
     except NonFiniteLoss as err:
         shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step))
@@ -143,13 +150,18 @@ class WorkerLoop:
         loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
         grad_norm = self._backward(loss, step)
         self._update_shared_model(step)
+        staleness = self.shared.record_update(self.worker, self.synced_at)
         self.shared.step_counts[self.worker] += len(rollout)
-        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout))
+        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout), staleness)
         if self.shared.target_model is not None:
             maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
 
     def _sync_local_model(self) -> None:
-        """theta' <- theta: act and learn on a snapshot that other workers cannot change."""
+        """theta' <- theta: act and learn on a snapshot that other workers cannot change.
+
+        Notes how many updates the copied weights have seen (``synced_at``), to measure
+        the staleness of the update this rollout will make."""
+        self.synced_at = self.shared.updates_applied()
         with torch.no_grad():
             if self.shared_flat is not None:
                 self.local_flat.copy_(self.shared_flat)
