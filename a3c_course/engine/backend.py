@@ -55,13 +55,20 @@ class Backend:
     start_method = ""
     """What ``result.start_method`` says (``forkserver``, ``ray``...)."""
 
-    def prepare(self) -> None:
-        """Everything before the workers start: allocate, or start a cluster."""
+    def prepare(self, startup) -> None:
+        """Everything before the workers start: allocate, or start a cluster.
+
+        ``startup`` is the run's :class:`~a3c_course.engine.processes.StartupInterrupts`:
+        ``startup.interrupted`` says that Ctrl-C came meanwhile (skip what can be skipped)."""
         raise NotImplementedError
 
-    def start_workers(self, start_time: float) -> None:
-        """Start the workers; ``start_time`` is the run's ``time.time()`` at its start."""
+    def start_workers(self, start_time: float, startup) -> None:
+        """Start the workers (none more once ``startup.interrupted``); ``start_time`` is
+        the run's ``time.time()`` at its start."""
         raise NotImplementedError
+
+    def workers_ready(self) -> None:
+        """Every worker has said ``READY`` (built its environment and model)."""
 
     def messages(self, timeout: float) -> list:
         """Every message the workers sent since the last call, waiting up to ``timeout``

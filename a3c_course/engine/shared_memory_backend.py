@@ -13,7 +13,8 @@ import copy
 import multiprocessing.forkserver
 
 from .backend import SHARED_MEMORY, Backend, Snapshot
-from .processes import drain, main_module_hidden, sigint_ignored
+from .leftovers import NamedSemaphores
+from .processes import drain, main_module_hidden
 from .shared import build_shared_state, global_step
 from .worker import run_worker
 
@@ -26,21 +27,27 @@ class SharedMemoryBackend(Backend):
     def __init__(self, plan):
         self.plan = plan
         self.shared = None
+        self.semaphores = None
         self.processes = []
         self.start_method = plan.context.get_start_method()
 
-    def prepare(self) -> None:
-        if self.start_method == "forkserver":
+    def prepare(self, startup) -> None:
+        if self.start_method == "forkserver" and not startup.interrupted:
             # Every input is checked: start the fork server now. It imports torch and the
             # worker (a second or two) while this process builds the shared model.
             multiprocessing.forkserver.ensure_running()
         self.shared = build_shared_state(self.plan)
+        # Named semaphores (the stop event's, the queue's): recorded until every worker
+        # has opened them, so that a killed run's are removed by the next (leftovers).
+        self.semaphores = NamedSemaphores(self.shared.stop, self.shared.queue)
 
-    def start_workers(self, start_time: float) -> None:
+    def start_workers(self, start_time: float, startup) -> None:
         plan, shared = self.plan, self.shared
         shared.start_time = start_time
-        with sigint_ignored(), main_module_hidden():
+        with main_module_hidden():
             for i in range(plan.config.n_workers):
+                if startup.interrupted:
+                    break  # no more: they would only be stopped again
                 process = plan.context.Process(
                     target=run_worker,
                     args=(i, plan.config, shared, plan.functions, plan.final_epsilons[i]),
@@ -50,7 +57,12 @@ class SharedMemoryBackend(Backend):
                 process.start()
                 self.processes.append(process)
 
+    def workers_ready(self) -> None:
+        self.semaphores.release()  # every worker has them open: names not needed
+
     def messages(self, timeout: float) -> list:
+        if self.shared.queue is None:
+            return []
         return drain(self.shared.queue, timeout)
 
     def global_step(self) -> int:
@@ -95,6 +107,8 @@ class SharedMemoryBackend(Backend):
         )
 
     def close(self) -> None:
+        if self.semaphores is not None:
+            self.semaphores.release()
         if self.shared is not None and self.shared.queue is not None:
             # Read nothing more; do not wait for the queue's feeder thread at exit.
             self.shared.queue.close()

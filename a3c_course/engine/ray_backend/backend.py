@@ -50,7 +50,7 @@ class RayBackend(Backend):
         self.last_snapshot = None
 
     # -- before the clock starts ---------------------------------------------------------
-    def prepare(self) -> None:
+    def prepare(self, startup) -> None:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -64,12 +64,14 @@ class RayBackend(Backend):
                  plan.start_step, plan.functions)
         self.last_snapshot = self._read_state()  # also waits until the server is up
 
-    def start_workers(self, start_time: float) -> None:
+    def start_workers(self, start_time: float, startup) -> None:
         import ray
 
         plan = self.plan
         worker_class = ray.remote(num_cpus=1, max_restarts=0)(RayWorker)
         for i in range(plan.config.n_workers):
+            if startup.interrupted:
+                break  # no more: they would only be stopped again
             actor = worker_class.remote()
             self.actors.append(actor)
             run = actor.run.remote(i, plan.config, self.server, plan.functions,

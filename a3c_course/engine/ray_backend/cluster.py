@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 
 import psutil
@@ -54,6 +55,26 @@ class RayCluster:
         import ray
 
         start = time.monotonic()
+        # ray.init() installs its own SIGTERM handler (exit at once); this process's own
+        # (the CLI's, which turns SIGTERM into a clean stop that saves the run) stays.
+        sigterm = signal.getsignal(signal.SIGTERM)
+        try:
+            self._connect(ray)
+        finally:
+            if sigterm is not None and _in_main_thread():
+                signal.signal(signal.SIGTERM, sigterm)
+        self.start_seconds = time.monotonic() - start
+        resources = ray.cluster_resources()
+        self.cpus = resources.get("CPU", 0.0)
+        self.nodes = len([node for node in ray.nodes() if node.get("Alive")])
+        if self.cpus < self.n_workers:
+            self.close()
+            raise ConfigError(
+                f"the Ray cluster has {self.cpus:g} CPUs, and each of the {self.n_workers} "
+                "workers needs one: ask for fewer workers, or add machines with "
+                "`ray start --address=HEAD:6379`")
+
+    def _connect(self, ray) -> None:
         if self.address is None and os.environ.get("RAY_ADDRESS"):
             self.address = os.environ["RAY_ADDRESS"]  # Ray's own way to name a cluster
         if ray.is_initialized():
@@ -66,19 +87,12 @@ class RayCluster:
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise ClusterError(
                     f"could not join the Ray cluster at {self.address!r} ({err}); start one "
-                    "with `ray start --head`, or leave ray_address out to start a local one"
+                    "with `ray start --head`, or leave ray_address out to start a local one. "
+                    "A cluster with token authentication (Ray's default) is joined by address "
+                    "only with RAY_AUTH_MODE=token set and its token in ~/.ray/auth_token "
+                    "(`ray get-auth-token` on the head machine prints it)"
                 ) from err
             self.connected = True
-        self.start_seconds = time.monotonic() - start
-        resources = ray.cluster_resources()
-        self.cpus = resources.get("CPU", 0.0)
-        self.nodes = len([node for node in ray.nodes() if node.get("Alive")])
-        if self.cpus < self.n_workers:
-            self.close()
-            raise ConfigError(
-                f"the Ray cluster has {self.cpus:g} CPUs, and each of the {self.n_workers} "
-                "workers needs one: ask for fewer workers, or add machines with "
-                "`ray start --address=HEAD:6379`")
 
     def _start_local_cluster(self, ray) -> None:
         cpus = max(os.cpu_count() or 1, self.n_workers)
@@ -122,6 +136,12 @@ class RayCluster:
         elif self.connected:
             ray.shutdown()  # disconnects this process; the cluster keeps running
         self.started = self.connected = False
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def _descendants() -> set:

@@ -33,6 +33,7 @@ import torch
 from ...paper.optim import build_optimizer
 from ..flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from ..shared import build_learner
+from ..student_functions import checked_student_functions
 
 #: Exercise functions that run in the server, not in the workers: the optimizer's step.
 SERVER_FUNCTIONS = ("shared_rmsprop_step",)
@@ -60,7 +61,8 @@ class ParameterServer:
         self.gradient = flatten_gradients(self.model).numpy()
         self.target_weights = (flatten_parameters(self.target_model).numpy()
                                if self.target_model is not None else None)
-        self.functions = cloudpickle.loads(functions_blob)
+        # Checked on their first call, as in a worker (student_functions).
+        self.functions = checked_student_functions(cloudpickle.loads(functions_blob))
         self._use_server_functions(self.optimizer)
         # Per-worker RMSProp ("rmsprop"): each worker's statistics, made on its first update.
         self.worker_optimizers = {}

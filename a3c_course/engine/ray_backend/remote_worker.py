@@ -1,6 +1,6 @@
 """A worker as a Ray actor: the same loop as a worker process, talking to a parameter server.
 
-The worker runs :func:`~a3c_course.engine.worker.run_worker` and its
+The worker runs :func:`~a3c_course.engine.worker.run_worker_loop` and its
 :class:`~a3c_course.engine.worker.WorkerLoop`, the code a worker process runs: the
 same methods, exercise functions, LSTM handling, episode and diagnostics reports. The
 loop reads everything it shares with the others from its ``shared`` object; here that
@@ -36,7 +36,7 @@ import torch
 
 from ...paper.models import build_model
 from ..flat_params import flat_buffer, flatten_parameters
-from ..worker import WorkerLoop, run_worker
+from ..worker import WorkerLoop, run_worker_loop
 
 
 class Outbox:
@@ -191,7 +191,7 @@ class RayWorker:
         """Train until the server says stop; returns the reports not yet carried by an
         update (the last episodes and diagnostics, an error, ``DONE``)."""
         state = RemoteState(worker, config, server, start_time, uses_target_network)
-        run_worker(worker, config, state, functions_blob, final_epsilon,
-                   loop_class=RayWorkerLoop)
+        run_worker_loop(worker, config, state, functions_blob, final_epsilon,
+                        loop_class=RayWorkerLoop)
         return state.queue.take()
 
