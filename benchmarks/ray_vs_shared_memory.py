@@ -50,7 +50,7 @@ def train(backend, workers, seed, max_steps, stop_at_return, out, ray_address=No
         if "a local Ray cluster did not start" in done.stderr and failed_starts < START_RETRIES:
             # Ray gives its raylet a fixed time to start; a busy machine can exceed it.
             failed_starts += 1
-            print(f"(Ray's local cluster did not start; trying again)", file=sys.stderr)
+            print("(Ray's local cluster did not start; trying again)", file=sys.stderr)
             continue
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     summary = json.loads((Path(out) / "summary.json").read_text())
@@ -117,6 +117,7 @@ def main():
                     summary = train(backend, workers, seed, args.max_steps, args.stop_at_return,
                                     out, args.ray_address, args.time_limit)
                     rows.append(row(summary))
+                    print("row so far:", " | ".join(map(str, rows[-1])), flush=True)
                     by_backend.setdefault((workers, backend), []).append(summary)
     print(f"A3C on CartPole-v1 to {args.stop_at_return:g}, shared memory and Ray side by side "
           f"({machine()})\n")

@@ -9,10 +9,8 @@ stops everything it started.
 import json
 import os
 import subprocess
-import sys
 import uuid
 
-import psutil
 import pytest
 import torch
 
