@@ -51,6 +51,11 @@ class Hyperparameters:
     lr_anneal: bool = True
     t_max: int = 5
     """n-step methods (A3C, n-step Q): steps per rollout, the largest n of the n-step returns."""
+    envs_per_worker: int = 1
+    """Games each worker plays at once (K): it acts in all of them with one batched forward
+    pass and learns from their K x t_max steps in one update, with n-step returns per
+    game. Ours, not the paper's (each of its workers played one game); see
+    :mod:`a3c_course.engine.vector_rollouts`."""
     async_update: int = 5
     """One-step methods: steps whose gradients are accumulated before one update (I_AsyncUpdate)."""
     entropy_beta: float = 0.01
@@ -334,6 +339,7 @@ def validate_hyperparameters(hp: Hyperparameters) -> None:
     check_range("lr", hp.lr, 0, None, low_open=True)
     check_range("t_max", hp.t_max, 1, integer=True)
     check_range("async_update", hp.async_update, 1, integer=True)
+    check_range("envs_per_worker", hp.envs_per_worker, 1, 256, integer=True)
     check_range("entropy_beta", hp.entropy_beta, 0)
     check_range("value_coef", hp.value_coef, 0)
     check_range("max_grad_norm", hp.max_grad_norm, 0, low_open=True)
@@ -382,3 +388,6 @@ class RunConfig:
     (see :mod:`a3c_course.envs.user_envs`)."""
     stall_seconds: float | None = None
     """A worker that has taken no step for this long says which function it is in."""
+    game_stepping: str = "python"
+    """How a worker with several games steps them: ``"ale-vector"`` (ale-py's C++ vector
+    environment) or ``"python"`` (see :func:`a3c_course.envs.vector.choose_stepping`)."""
