@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
                        help="save the run folder every MINUTES while training (default 10)")
     train.add_argument("--recurrent", action="store_true", help="an LSTM after the trunk (A3C)")
+    train.add_argument("--envs-per-worker", type=int, metavar="K",
+                       help="games each worker plays at once, acting in all with one batched "
+                            "forward pass (default: the environment family's; Atari 8)")
     train.add_argument("--start-method", choices=["fork", "spawn", "forkserver"])
     train.add_argument("--set", dest="settings", action="append", default=[], type=_parse_setting,
                        metavar="NAME=VALUE", help="a hyperparameter, e.g. --set lr=1e-3 (repeatable)")
@@ -156,6 +159,8 @@ def _train(args) -> int:
     settings = dict(args.settings)
     if args.recurrent:
         settings["recurrent"] = True
+    if args.envs_per_worker is not None:
+        settings["envs_per_worker"] = args.envs_per_worker
     env_kwargs = {}
     if args.repeat_action_probability is not None:
         env_kwargs["repeat_action_probability"] = args.repeat_action_probability
