@@ -149,7 +149,11 @@ FAMILY_DEFAULTS: dict[str, dict] = {
     # The value methods copy the target network every 40,000 frames as the paper does:
     # 10,000 agent steps of 4 frames each (the trainer counts agent steps). Epsilon anneals
     # over the paper's 4 million frames: 1,000,000 agent steps.
-    "atari": dict(optimizer="shared_adam", lr=1e-4, t_max=20, reward_clip=1.0,
+    # Each worker plays 8 games at once (envs_per_worker): ale-py's C++ vector environment
+    # steps them and one batched forward pass acts in all 8, which on 2 cores took A3C
+    # with 2 workers past the single-game bare limit (benchmarks/atari_throughput.py;
+    # README, "Throughput on Atari"). Each game keeps its own 20-step rollouts.
+    "atari": dict(optimizer="shared_adam", lr=1e-4, t_max=20, reward_clip=1.0, envs_per_worker=8,
                   rmsprop_eps=0.01, target_update_interval=10_000,
                   epsilon_anneal_steps=1_000_000),
     # Gaussian policies (see benchmarks/inverted_pendulum_solve.py): the paper's entropy
