@@ -131,6 +131,12 @@ PAPER_DEPARTURES: dict[str, tuple[str, str, str]] = {
                         "softplus gives the variance sigma^2",
                         "the log-density and the entropy are written in sigma, as the "
                         "notebook derives them; the README's MuJoCo runs used it"),
+    "envs_per_worker (Atari)": ("8 games per worker, acted in with one batched forward pass",
+                                "one game per actor-learner thread",
+                                "the emulators run in C++ and one forward pass serves 8 games: "
+                                "A3C with 2 workers passed the single-game bare limit on 2 cores "
+                                "(benchmarks/atari_throughput.py); each game keeps its own "
+                                "n-step rollouts"),
     "optimizer (Atari)": ("shared Adam", "shared RMSProp",
                           "the paper's RMSProp on uncentred frames switched the first layer "
                           "off in early runs; Adam with shared moments learned Pong"),
