@@ -271,11 +271,10 @@ def test_ale_vector_frames_match_make_env_for_the_same_game():
         ale.close(), python.close()
 
 
-def test_a_short_pong_run_with_several_games_per_worker_logs_real_scores(tmp_path,
-                                                                       no_leftover_workers):
+def test_a_short_pong_run_with_several_games_per_worker_logs_real_scores(no_leftover_workers):
     games = dict(max_num_frames_per_episode=160)  # 40 agent steps a game
     result = train("a3c", PONG, n_workers=1, seed=0, max_steps=150, envs_per_worker=3, t_max=5,
-                   save_to=tmp_path / "run", env_kwargs=games, **FAST)
+                   env_kwargs=games, **FAST)
     assert result.settings["games_stepped_by"]["value"].startswith(ALE_VECTOR)
     episodes = result.episodes
     # 3 games of 40 steps each, 50 steps each: every game logged once, as a real score.
@@ -284,14 +283,22 @@ def test_a_short_pong_run_with_several_games_per_worker_logs_real_scores(tmp_pat
     assert all(float(e.episode_return).is_integer() and -21 <= e.episode_return <= 21
                for e in episodes)
     assert result.total_steps == 150  # updates of 3 x 5 steps
-    # Resume: the step count, the model and the episodes go on.
+
+
+def test_checkpoints_and_resume_carry_on_with_several_games_per_worker(tmp_path,
+                                                                        no_leftover_workers):
+    run = dict(n_workers=2, seed=0, envs_per_worker=3, t_max=5, **FAST)
+    first = train("a3c", "CartPole-v1", max_steps=600, save_to=tmp_path / "run", **run)
+    assert first.total_steps % 15 == 0  # updates of 3 games x 5 steps
     before = load_checkpoint(tmp_path / "run")
-    resumed = train("a3c", PONG, n_workers=1, seed=0, max_steps=before["global_step"] + 30,
-                    envs_per_worker=3, t_max=5, resume=tmp_path / "run", save_to=tmp_path / "run",
-                    lr=1e-12, env_kwargs=games, **FAST)
+    assert before["global_step"] == first.total_steps
+    resumed = train("a3c", "CartPole-v1", max_steps=before["global_step"] + 150, lr=1e-12,
+                    resume=tmp_path / "run", save_to=tmp_path / "run", **run)
     assert resumed.start_step == before["global_step"]
-    assert resumed.total_steps == before["global_step"] + 30
-    assert resumed.episodes[:len(episodes)] == episodes
+    # Each of the 2 workers may finish the update it is in: up to 15 steps more.
+    assert before["global_step"] + 150 <= resumed.total_steps < before["global_step"] + 180
+    assert resumed.episodes[:len(first.episodes)] == first.episodes
+    assert resumed.hyperparameters.envs_per_worker == 3
     for name, tensor in resumed.model.state_dict().items():
         assert torch.allclose(tensor, before["model_state"][name], atol=1e-6), name
 
