@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
                        help="save the run folder every MINUTES while training (default 10)")
     train.add_argument("--recurrent", action="store_true", help="an LSTM after the trunk (A3C)")
+    train.add_argument("--envs-per-worker", type=int, metavar="K",
+                       help="games each worker plays at once, acting in all with one batched "
+                            "forward pass (default: the environment family's; Atari 8)")
     train.add_argument("--start-method", choices=["fork", "spawn", "forkserver"])
     train.add_argument("--backend", choices=["shared_memory", "ray"], default="shared_memory",
                        help="shared_memory: worker processes sharing the model on this machine "
@@ -167,6 +170,8 @@ def _train(args) -> int:
     settings = dict(args.settings)
     if args.recurrent:
         settings["recurrent"] = True
+    if args.envs_per_worker is not None:
+        settings["envs_per_worker"] = args.envs_per_worker
     env_kwargs = {}
     if args.repeat_action_probability is not None:
         env_kwargs["repeat_action_probability"] = args.repeat_action_probability

@@ -51,6 +51,11 @@ class Hyperparameters:
     lr_anneal: bool = True
     t_max: int = 5
     """n-step methods (A3C, n-step Q): steps per rollout, the largest n of the n-step returns."""
+    envs_per_worker: int = 1
+    """Games each worker plays at once (K): it acts in all of them with one batched forward
+    pass and learns from their K x t_max steps in one update, with n-step returns per
+    game. Ours, not the paper's (each of its workers played one game); see
+    :mod:`a3c_course.engine.vector_rollouts`."""
     async_update: int = 5
     """One-step methods: steps whose gradients are accumulated before one update (I_AsyncUpdate)."""
     entropy_beta: float = 0.01
@@ -126,6 +131,12 @@ PAPER_DEPARTURES: dict[str, tuple[str, str, str]] = {
                         "softplus gives the variance sigma^2",
                         "the log-density and the entropy are written in sigma, as the "
                         "notebook derives them; the README's MuJoCo runs used it"),
+    "envs_per_worker (Atari)": ("8 games per worker, acted in with one batched forward pass",
+                                "one game per actor-learner thread",
+                                "the emulators run in C++ and one forward pass serves 8 games: "
+                                "A3C with 2 workers passed the single-game bare limit on 2 cores "
+                                "(benchmarks/atari_throughput.py); each game keeps its own "
+                                "n-step rollouts"),
     "optimizer (Atari)": ("shared Adam", "shared RMSProp",
                           "the paper's RMSProp on uncentred frames switched the first layer "
                           "off in early runs; Adam with shared moments learned Pong"),
@@ -144,7 +155,11 @@ FAMILY_DEFAULTS: dict[str, dict] = {
     # The value methods copy the target network every 40,000 frames as the paper does:
     # 10,000 agent steps of 4 frames each (the trainer counts agent steps). Epsilon anneals
     # over the paper's 4 million frames: 1,000,000 agent steps.
-    "atari": dict(optimizer="shared_adam", lr=1e-4, t_max=20, reward_clip=1.0,
+    # Each worker plays 8 games at once (envs_per_worker): ale-py's C++ vector environment
+    # steps them and one batched forward pass acts in all 8, which on 2 cores took A3C
+    # with 2 workers past the single-game bare limit (benchmarks/atari_throughput.py;
+    # README, "Throughput on Atari"). Each game keeps its own 20-step rollouts.
+    "atari": dict(optimizer="shared_adam", lr=1e-4, t_max=20, reward_clip=1.0, envs_per_worker=8,
                   rmsprop_eps=0.01, target_update_interval=10_000,
                   epsilon_anneal_steps=1_000_000),
     # Gaussian policies (see benchmarks/inverted_pendulum_solve.py): the paper's entropy
@@ -334,6 +349,7 @@ def validate_hyperparameters(hp: Hyperparameters) -> None:
     check_range("lr", hp.lr, 0, None, low_open=True)
     check_range("t_max", hp.t_max, 1, integer=True)
     check_range("async_update", hp.async_update, 1, integer=True)
+    check_range("envs_per_worker", hp.envs_per_worker, 1, 256, integer=True)
     check_range("entropy_beta", hp.entropy_beta, 0)
     check_range("value_coef", hp.value_coef, 0)
     check_range("max_grad_norm", hp.max_grad_norm, 0, low_open=True)
@@ -382,3 +398,6 @@ class RunConfig:
     (see :mod:`a3c_course.envs.user_envs`)."""
     stall_seconds: float | None = None
     """A worker that has taken no step for this long says which function it is in."""
+    game_stepping: str = "python"
+    """How a worker with several games steps them: ``"ale-vector"`` (ale-py's C++ vector
+    environment) or ``"python"`` (see :func:`a3c_course.envs.vector.choose_stepping`)."""

@@ -57,12 +57,13 @@ BUDGETS: dict[str, dict[str, dict]] = {
     },
     # Pong needs millions of steps to learn (hours on 2 cores: the command line's job);
     # in class, a couple of minutes show the pipeline running on real frames. Under
-    # test, the emulator ends each game after 400 frames (100 agent steps), so that
-    # a few hundred steps already log finished episodes.
+    # test, the emulator ends each game after 160 frames (40 agent steps), so that
+    # a few hundred steps, shared by 2 workers of 8 games each, already log finished
+    # episodes.
     "a3c_pong": {
         "class": dict(max_steps=1_000_000, time_limit=150),  # (the time limit ends it)
         "test": dict(max_steps=600, time_limit=30,
-                     env_kwargs=dict(max_num_frames_per_episode=400)),
+                     env_kwargs=dict(max_num_frames_per_episode=160)),
     },
     # 07 also times the emulator and the network alone (steps of one process), and
     # replays an episode (agent steps, for a3c_course.watch.play_episode).

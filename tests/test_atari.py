@@ -36,10 +36,13 @@ def one_torch_thread():
 
 
 def worker_loop(env_id, env_kwargs=None, **settings):
-    """A WorkerLoop for an Atari game in this process, with the Atari defaults: no processes."""
+    """A WorkerLoop for an Atari game in this process, with the Atari defaults: no processes.
+
+    One game per worker (the loop these tests step by hand); several are
+    tests/test_vector_games.py's."""
     env_kwargs = env_kwargs or {}
     spaces = read_spaces(env_id, env_kwargs)
-    hp = default_hyperparameters("atari", **settings)
+    hp = default_hyperparameters("atari", **{"envs_per_worker": 1, **settings})
     spec = model_spec(spaces.observation_space, spaces.action_space, "actor_critic",
                       recurrent=hp.recurrent)
     config = RunConfig(algo="a3c", env_id=env_id, n_workers=1, seed=0, max_steps=10**6,
@@ -262,7 +265,7 @@ def test_a_tiny_pong_run_under_the_test_profile_logs_real_scores_and_frames(tiny
     summary = result.summary()
     assert summary["frames_per_step"] == 4
     assert summary["frames_per_second"] == pytest.approx(4 * summary["steps_per_second"])
-    assert result.episodes, "games end after 100 agent steps under the test profile"
+    assert result.episodes, "games end after 40 agent steps under the test profile"
     for episode in result.episodes:
         assert episode.episode_length <= 100  # the random no-ops at the start use up frames too
         assert float(episode.episode_return).is_integer() and -21 <= episode.episode_return <= 21
@@ -300,9 +303,10 @@ def test_resume_continues_the_step_count_the_model_and_the_optimizer(tiny_pong, 
                     resume=tmp_path / "run", save_to=tmp_path / "run", lr=1e-12,
                     env_kwargs=SHORT_GAMES, **FAST)
     assert resumed.start_step == start
-    # Each of the 2 workers may finish the rollout it is in: up to t_max steps more.
-    t_max = default_hyperparameters("atari").t_max
-    assert start + 200 <= resumed.total_steps < start + 200 + 2 * t_max
+    # Each of the 2 workers may finish the rollouts it is in: up to t_max steps of each of
+    # its games more.
+    hp = default_hyperparameters("atari")
+    assert start + 200 <= resumed.total_steps < start + 200 + 2 * hp.t_max * hp.envs_per_worker
     assert resumed.steps_this_run == resumed.total_steps - start
     assert resumed.episodes[:len(result.episodes)] == result.episodes
     assert all(e.global_step > start for e in resumed.episodes[len(result.episodes):])

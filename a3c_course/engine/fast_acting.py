@@ -42,6 +42,14 @@ class NumpyMLPHead:
         weight_t, bias = self.head
         return x @ weight_t + bias
 
+    def batch(self, obs: np.ndarray) -> np.ndarray:
+        """The head's output for a batch of observations, ``[B, *obs_shape] -> [B, out]``."""
+        x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+        for weight_t, bias in self.layers:
+            x = np.tanh(x @ weight_t + bias)
+        weight_t, bias = self.head
+        return x @ weight_t + bias
+
 
 def _numpy_view(layer: torch.nn.Linear):
     # detach() shares the parameter's memory; .T is a view too: nothing is copied, so

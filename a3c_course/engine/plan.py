@@ -25,6 +25,7 @@ from ..config import (
     unknown_names_message,
 )
 from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
+from ..envs.vector import choose_stepping
 from ..envs.user_envs import registration_for_workers
 from ..errors import ConfigError
 from ..paper import targets
@@ -151,11 +152,15 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         for i in range(n_workers)
     ]
     settings_report = _settings_report(f"{algo} on {env_id}", hp, sources, given)
+    stepping, why = choose_stepping(env_id, env_kwargs, hp.envs_per_worker, function_names)
+    if hp.envs_per_worker > 1:  # said at the start of the run, never silently
+        settings_report.values["games_stepped_by"] = f"{stepping} ({why})"
+        settings_report.sources["games_stepped_by"] = sources["envs_per_worker"]
     n_workers, seed, max_steps = int(n_workers), int(seed), int(max_steps)  # plain numbers
     config = RunConfig(algo=algo, env_id=env_id, n_workers=n_workers, seed=seed,
                        max_steps=max_steps, hyperparameters=hp, model_spec=spec,
                        env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step,
-                       env_registration=env_registration)
+                       env_registration=env_registration, game_stepping=stepping)
     return RunPlan(config=config, context=context, functions=functions, method=method,
                    stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
                    previous_episodes=previous_episodes, start_step=start_step,

@@ -36,15 +36,18 @@ import torch
 from ..config import RunConfig
 from ..envs.make import make_env, observation_to_array
 from ..envs.user_envs import register_in_worker
+from ..envs.vector import make_games
 from ..paper import targets
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
+from ..paper.segments import batch_loss
 from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from .shared import SharedState, global_step, maybe_update_target, worker_seed
 from .student_functions import (StudentFunctionError, checked_student_functions,
                                 non_finite_outputs)
+from .vector_rollouts import VectorRolloutCollector
 from .worker_process import Watchdog, prepare_worker_process
 
 # Messages a worker sends to the parent on the results queue.
@@ -124,7 +127,12 @@ class WorkerLoop:
         seed = worker_seed(config.seed, worker)
         torch.manual_seed(seed)
         frames = {"atari_frame": functions["atari_frame"]} if "atari_frame" in functions else {}
-        self.env = make_env(config.env_id, seed=seed, **config.env_kwargs, **frames)
+        self.games_per_worker = self.hp.envs_per_worker
+        if self.games_per_worker == 1:
+            self.env = make_env(config.env_id, seed=seed, **config.env_kwargs, **frames)
+        else:  # several games at once: vector_rollouts collects, segments learns
+            self.env = make_games(config.game_stepping, config.env_id, self.games_per_worker,
+                                  seed, config.env_kwargs, frames.get("atari_frame"))
         self.action_space = self.env.action_space
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.method = algorithm_class(config.algo, self.discrete)(
@@ -157,10 +165,15 @@ class WorkerLoop:
         self.env.close()
 
     def run(self):
-        obs, _ = self.env.reset()
-        self.obs = observation_to_array(obs)
-        self.state = self.local_model.initial_state()
-        self.pending_action = None
+        if self.games_per_worker == 1:
+            obs, _ = self.env.reset()
+            self.obs = observation_to_array(obs)
+            self.state = self.local_model.initial_state()
+            self.pending_action = None
+        else:
+            self.collector = VectorRolloutCollector(self.env, self.method, self.local_model,
+                                                    self.hp, self.next_lstm_state,
+                                                    self._report_episode)
         while not self.shared.stop.is_set():
             step = global_step(self.shared.step_counts)
             if step >= self.config.max_steps or not self._parent_alive():
@@ -178,18 +191,29 @@ class WorkerLoop:
         """One iteration of the paper's loop: sync, act, learn, update the shared model."""
         self._sync_local_model()
         self.method.set_global_step(step)
-        rollout = self._collect_rollout(step)
-        loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
+        if self.games_per_worker == 1:
+            rollout = self._collect_rollout(step)
+            loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
+            steps = len(rollout)
+        else:
+            segments = self.collector.collect(step)
+            loss = batch_loss(self.method, self.local_model, self.shared.target_model, segments)
+            steps = sum(len(segment) for segment in segments)
+        self._rollout_collected(steps)
         if self.hogwild_update is None:
             grad_norm = self._backward(loss, step)
             self._update_shared_model(step)
         else:
             grad_norm = self._student_update(loss, step)
         staleness = self.shared.record_update(self.worker, self.synced_at)
-        self.shared.step_counts[self.worker] += len(rollout)
-        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout), staleness)
+        self.shared.step_counts[self.worker] += steps
+        self.diagnostics.after_update(self.method, grad_norm, step + steps, staleness)
         if self.shared.target_model is not None:
-            maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
+            maybe_update_target(self.shared, step + steps, self.hp.target_update_interval)
+
+    def _rollout_collected(self, steps: int) -> None:
+        """Called with the number of agent steps the coming update learns from (a backend
+        that counts them before the update hears of them here)."""
 
     def _sync_local_model(self) -> None:
         """theta' <- theta: act and learn on a snapshot that other workers cannot change.

@@ -67,6 +67,32 @@ class ActionChooser:
             return int(np.argmax(output)), state
         return sample_from_logits(output, self.rng), state
 
+    def batch(self, model, obs: torch.Tensor, *, epsilon: float = 0.0,
+              greedy: bool = False) -> list:
+        """The actions in a batch of observations ``[B, *obs_shape]``, from one forward pass.
+
+        For feed-forward models only (a recurrent model's games each carry their own
+        state: act in each with :meth:`__call__`). Returns a list of ``B`` actions, each
+        chosen by the same rule as :meth:`__call__`.
+        """
+        fast = self.numpy_head.get(model) if self.numpy_head is not None else None
+        if fast is not None:
+            output = fast.batch(obs.numpy())
+        else:
+            with torch.no_grad():
+                output, _, _ = model(obs)
+            output = tuple(o.numpy() for o in output) if self.head == "gaussian" else output.numpy()
+        if self.head == "q_network":
+            return [self.epsilon_greedy(torch.as_tensor(row), epsilon, self.rng) for row in output]
+        if self.head == "gaussian":
+            mean, std = output
+            if greedy:
+                return list(mean)
+            return list(mean + std * self.rng.standard_normal(mean.shape).astype(np.float32))
+        if greedy:
+            return output.argmax(axis=1).tolist()
+        return sample_rows_from_logits(output, self.rng).tolist()
+
     def _forward(self, model, obs, state):
         """The head's output for one observation, as NumPy; on the fast path where it applies."""
         fast = self.numpy_head.get(model) if self.numpy_head is not None else None
@@ -89,6 +115,16 @@ def sample_from_logits(logits: np.ndarray, rng: np.random.Generator) -> int:
     cumulative = np.cumsum(weights)
     index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
     return min(index, len(cumulative) - 1)  # guards the rounding at the very top
+
+
+def sample_rows_from_logits(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from softmax(row) for each row of ``logits`` ``[B, A]``, as
+    :func:`sample_from_logits` draws one: the inverse of each row's running sum."""
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(weights, axis=1)
+    thresholds = rng.random(len(logits)) * cumulative[:, -1]
+    index = (cumulative <= thresholds[:, None]).sum(axis=1)  # searchsorted, side="right"
+    return np.minimum(index, logits.shape[1] - 1)
 
 
 def env_action(action, action_space):

@@ -163,6 +163,10 @@ class ValueMethod:
         """Epsilon-greedy on :math:`Q(s, \\cdot; \\theta)`, with this worker's current epsilon."""
         return self.choose(model, obs, state, epsilon=self.epsilon)
 
+    def act_batch(self, model, obs) -> list:
+        """:meth:`act` in each of a batch of observations ``[B, ...]`` (feed-forward models)."""
+        return self.choose.batch(model, obs, epsilon=self.epsilon)
+
     @staticmethod
     def taken_q_values(model, observations, actions):
         """:math:`Q(s_i, a_i; \\theta)` for every step, with gradient."""
@@ -284,24 +288,38 @@ class A3C:
         """An action sampled from the policy :math:`\\pi(\\cdot \\mid s; \\theta)`."""
         return self.choose(model, obs, state)
 
+    def act_batch(self, model, obs) -> list:
+        """:meth:`act` in each of a batch of observations ``[B, ...]`` (feed-forward models)."""
+        return self.choose.batch(model, obs)
+
     def loss(self, model, target_model, rollout: Rollout):
         # One forward pass over the rollout's states and the bootstrap state.
         logits, values, _ = model(rollout.observation_batch(), rollout.initial_state)
         returns = self.fn["n_step_returns"](
             rollout.reward_tensor(), values[-1].detach(), rollout.terminated, self.hp.gamma
         )
+        return self.loss_of_steps(logits[:-1], values[:-1], rollout.action_tensor(), returns)
+
+    @staticmethod
+    def action_batch(actions) -> torch.Tensor:
+        """The actions of a list of steps, as the loss takes them."""
+        return torch.as_tensor(np.asarray(actions))
+
+    def loss_of_steps(self, logits, values, actions, returns):
+        """The loss, given the network's outputs at each step and the steps' n-step returns
+        (one rollout's, or several games' rollouts one after the other: the loss sums)."""
         # A student's own ``entropy`` must be the one in the bonus, whichever
         # ``actor_critic_loss`` runs: then the loss gets beta = 0 and the bonus is added
         # here. Otherwise the loss's own entropy term carries it, computed once, not twice.
         own_entropy = self.fn["entropy"] is not targets.entropy
         total, policy_loss, _, policy_entropy = self.fn["actor_critic_loss"](
-            logits[:-1], values[:-1], rollout.action_tensor(), returns,
+            logits, values, actions, returns,
             0.0 if own_entropy else self.hp.entropy_beta, self.hp.value_coef,
         )
         if own_entropy:
-            policy_entropy = self.fn["entropy"](logits[:-1]).sum()
+            policy_entropy = self.fn["entropy"](logits).sum()
             total = total - self.hp.entropy_beta * policy_entropy
-        self.last_terms = LossTerms(values[:-1], returns, policy_loss, policy_entropy)
+        self.last_terms = LossTerms(values, returns, policy_loss, policy_entropy)
         return total
 
 
@@ -322,13 +340,21 @@ class GaussianA3C(A3C):
         returns = self.fn["n_step_returns"](
             rollout.reward_tensor(), values[-1].detach(), rollout.terminated, self.hp.gamma
         )
-        actions = torch.from_numpy(np.stack(rollout.actions)).float()
-        log_probs = self.fn["gaussian_log_prob"](mean[:-1], std[:-1], actions)
-        td_errors = returns - values[:-1]
+        return self.loss_of_steps((mean[:-1], std[:-1]), values[:-1],
+                                  self.action_batch(rollout.actions), returns)
+
+    @staticmethod
+    def action_batch(actions) -> torch.Tensor:
+        return torch.from_numpy(np.stack(actions)).float()
+
+    def loss_of_steps(self, output, values, actions, returns):
+        mean, std = output
+        log_probs = self.fn["gaussian_log_prob"](mean, std, actions)
+        td_errors = returns - values
         policy_loss = -(log_probs * td_errors.detach()).sum()
         value_loss = td_errors.pow(2).sum()
-        policy_entropy = self.fn["gaussian_entropy"](std[:-1]).sum()
-        self.last_terms = LossTerms(values[:-1], returns, policy_loss, policy_entropy)
+        policy_entropy = self.fn["gaussian_entropy"](std).sum()
+        self.last_terms = LossTerms(values, returns, policy_loss, policy_entropy)
         return policy_loss + self.hp.value_coef * value_loss - self.hp.entropy_beta * policy_entropy
 
 

@@ -174,10 +174,8 @@ class RayWorkerLoop(WorkerLoop):
             self.shared.fetch()
         super()._sync_local_model()
 
-    def _collect_rollout(self, step: int):
-        rollout = super()._collect_rollout(step)
-        self.shared.rollout_steps = len(rollout)
-        return rollout
+    def _rollout_collected(self, steps: int) -> None:
+        self.shared.rollout_steps = steps  # of one game or of several (envs_per_worker)
 
     def _parent_alive(self) -> bool:
         return True  # Ray ends a run's actors when the process that started them exits
