@@ -85,8 +85,8 @@ def main():
               f"({hours[i] * 60:.0f} min), {steps[i]:,} agent steps, "
               f"{steps[i] * frames_per_step:,} frames; {hours[i] * cores:.1f} core-hours "
               f"on {cores} cores")
-    print(f"the paper: A3C FF reached 11.4 on Pong after 1 day on 16 CPU cores "
-          f"(384 core-hours, human starts)")
+    print("the paper: A3C FF reached 11.4 on Pong after 1 day on 16 CPU cores "
+          "(384 core-hours, human starts)")
 
 
 if __name__ == "__main__":
