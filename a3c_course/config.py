@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import math
 import numbers
+import textwrap
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
@@ -140,15 +141,99 @@ def default_hyperparameters(family: str | None = None, algo: str | None = None,
     algorithm's (:data:`ALGORITHM_DEFAULTS`), the family's (:data:`FAMILY_DEFAULTS`),
     then ``overrides``.
     """
-    values = dict(ALGORITHM_DEFAULTS.get(algo, {}))
-    values.update(FAMILY_DEFAULTS.get(family, {}))
-    values.update(overrides)
+    return resolve_hyperparameters(family, algo, overrides)[0]
+
+
+def resolve_hyperparameters(family: str | None, algo: str | None,
+                            overrides: dict) -> tuple[Hyperparameters, dict]:
+    """The hyperparameters of a run, and for each the layer it came from.
+
+    Returns ``(hyperparameters, sources)``, ``sources[name]`` one of ``"default"``,
+    ``"algorithm q"``, ``"family atari"``, or ``"yours"`` (given to ``train()`` or
+    ``--set``), the last layer that set it.
+    """
+    sources = {name: "default" for name in HYPERPARAMETER_NAMES}
+    values = {}
+    for source, layer in ((f"algorithm {algo}", ALGORITHM_DEFAULTS.get(algo, {})),
+                          (f"family {family}", FAMILY_DEFAULTS.get(family, {})),
+                          ("yours", overrides)):
+        values.update(layer)
+        sources.update(dict.fromkeys(layer, source))
     unknown = sorted(set(values) - set(HYPERPARAMETER_NAMES))
     if unknown:
         raise ConfigError(unknown_names_message(unknown, HYPERPARAMETER_NAMES))
     hp = Hyperparameters(**values)
     validate_hyperparameters(hp)
-    return hp
+    return hp, sources
+
+
+#: The layers settings come from, the highest first (see :class:`SettingsReport`).
+SOURCE_ORDER = ("yours", "profile", "family", "algorithm", "default")
+
+
+@dataclass
+class SettingsReport:
+    """What a run uses, and where each setting came from.
+
+    The effective settings come from layers, highest first: yours (arguments of
+    ``train()``, ``--set``), the profile (``budget(...)``), the environment family's
+    defaults, the algorithm's defaults, and the defaults of :class:`Hyperparameters`
+    and ``train()``. Printed at the start of every run (``str(report)``) and kept in
+    summary.json (``report.to_dict()``).
+    """
+
+    title: str
+    values: dict
+    """name -> value, run settings (workers, budget) first, then every hyperparameter."""
+    sources: dict
+    """name -> the layer it came from."""
+
+    def grouped(self) -> list:
+        """``[(source, [(name, value), ...]), ...]``, the highest layer first."""
+        def rank(source):
+            return next(i for i, prefix in enumerate(SOURCE_ORDER) if source.startswith(prefix))
+        groups = {}
+        for name, value in self.values.items():
+            groups.setdefault(self.sources[name], []).append((name, value))
+        return sorted(groups.items(), key=lambda item: rank(item[0]))
+
+    def __str__(self) -> str:
+        lines = [f"{self.title}: settings, by where they came from"]
+        for source, items in self.grouped():
+            text = f"{source}: " + ", ".join(f"{n}={_show(v)}" for n, v in items)
+            lines += textwrap.wrap(text, width=100, initial_indent="  ",
+                                   subsequent_indent="      ", break_on_hyphens=False)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {name: {"value": _plain(value), "source": self.sources[name]}
+                for name, value in self.values.items()}
+
+
+def _show(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return str(value)
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return repr(value)
 
 
 #: Names other libraries use for the same settings, to point users to ours.

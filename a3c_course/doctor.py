@@ -64,7 +64,10 @@ class Finding:
 
 
 def doctor(start_worker=True) -> bool:
-    """Print every check; return True when nothing is a problem (warnings allowed)."""
+    """Print every check; return True when nothing is a problem (warnings allowed).
+
+    Runs without torch or gymnasium: their absence is what it must report.
+    """
     findings = run_checks(start_worker=start_worker)
     width = max(len(f.what) for f in findings)
     for f in findings:
@@ -153,8 +156,11 @@ def _worker_probe():
 
 
 def check_worker_process() -> Finding:
-    import torch.multiprocessing as mp
-
+    try:
+        import torch.multiprocessing as mp
+    except Exception as err:  # the package checks above say how to install it
+        return Finding("problem", "worker processes", f"not checked: torch cannot be "
+                       f"imported ({err})", INSTALL)
     method = "forkserver" if sys.platform.startswith("linux") else "spawn"
     start = time.perf_counter()
     try:

@@ -105,8 +105,42 @@ def budget(name: str, profile: str | None = None) -> dict:
     """The training budget called ``name`` for the active (or given) profile.
 
     Returns a fresh dict of keyword arguments for :func:`a3c_course.train`, e.g.
-    ``train(algo="a3c", env_id="CartPole-v1", **budget("a3c_cartpole"))``.
+    ``train(algo="a3c", env_id="CartPole-v1", **budget("a3c_cartpole"))``. Each value
+    remembers where it came from (``origin_of``), so that the run can say which of its
+    settings the profile chose.
     """
     if name not in BUDGETS:
         raise ConfigError(f"no budget called {name!r}; known budgets: {', '.join(sorted(BUDGETS))}")
-    return dict(BUDGETS[name][profile or current_profile()])
+    profile = profile or current_profile()
+    origin = f"profile {profile}, budget {name}"
+    return {key: _tagged(value, origin) for key, value in BUDGETS[name][profile].items()}
+
+
+class _BudgetInt(int):
+    origin = ""
+
+
+class _BudgetFloat(float):
+    origin = ""
+
+
+class _BudgetDict(dict):
+    origin = ""
+
+
+_TAGGED = {int: _BudgetInt, float: _BudgetFloat, dict: _BudgetDict}
+
+
+def _tagged(value, origin):
+    """``value`` as an equal int, float or dict that carries ``origin``."""
+    kind = _TAGGED.get(type(value))
+    if kind is None:
+        return value
+    tagged = kind(value)
+    tagged.origin = origin
+    return tagged
+
+
+def origin_of(value) -> str | None:
+    """The budget a value of :func:`budget` came from (``"profile class, budget x"``), or None."""
+    return getattr(value, "origin", None) or None

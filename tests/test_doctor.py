@@ -1,6 +1,10 @@
 """The install doctor: every check reports, and a broken piece comes with its fix."""
 
 import importlib
+import subprocess
+import sys
+
+import pytest
 
 from a3c_course import doctor as doctor_module
 from a3c_course.cli import main
@@ -42,3 +46,19 @@ def test_a_problem_makes_the_report_say_so_and_the_command_fail(monkeypatch, cap
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "PROBLEM" in out and "fix:" in out and "1 problem(s)" in out
+
+
+@pytest.mark.parametrize("missing", ["torch", "gymnasium"])
+def test_the_doctor_reports_a_missing_core_package_without_a_traceback(missing):
+    # sys.modules[name] = None makes every import of it fail, as if it were not installed.
+    code = ("import sys; sys.modules[%r] = None\n"
+            "from a3c_course.cli import main\n"
+            "sys.exit(main(['doctor']))\n" % missing)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stdout + done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("PROBLEM")
+                and missing in line)
+    assert f"cannot import {missing}" in line
+    assert "pip install" in done.stdout

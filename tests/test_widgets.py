@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from a3c_course.live import choose
 from a3c_course.live import monitors as progress
 from a3c_course.live.dashboard import Dashboard, worker_table_html
 from a3c_course.runs.result import Episode
@@ -70,16 +71,16 @@ def test_the_worker_table_has_one_row_per_worker():
 
 
 def test_widget_outside_a_notebook_falls_back_to_the_static_summary():
-    monitor = progress.make_monitor("widget", max_steps=100)
+    monitor = choose.make_monitor("widget", max_steps=100)
     assert isinstance(monitor, progress.StaticMonitor)
 
 
 def test_auto_in_a_notebook_under_the_test_profile_is_static(monkeypatch):
-    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr(choose, "in_notebook", lambda: True)
     monkeypatch.setenv("A3C_COURSE_PROFILE", "test")
-    assert isinstance(progress.make_monitor("auto", max_steps=100), progress.StaticMonitor)
+    assert isinstance(choose.make_monitor("auto", max_steps=100), progress.StaticMonitor)
     monkeypatch.setenv("A3C_COURSE_PROFILE", "class")
-    assert isinstance(progress.make_monitor("auto", max_steps=100), Dashboard)
+    assert isinstance(choose.make_monitor("auto", max_steps=100), Dashboard)
 
 
 TRAINING_CELL = """

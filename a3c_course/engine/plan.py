@@ -19,8 +19,9 @@ import numpy as np
 from ..config import (
     HYPERPARAMETER_NAMES,
     RunConfig,
+    SettingsReport,
     check_range,
-    default_hyperparameters,
+    resolve_hyperparameters,
     unknown_names_message,
 )
 from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
@@ -28,6 +29,7 @@ from ..errors import ConfigError
 from ..paper import targets
 from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
 from ..paper.models import model_spec
+from ..profiles import origin_of
 from ..runs.checkpoint import load_checkpoint
 from ..runs.result import read_episodes
 from .processes import start_context
@@ -56,6 +58,8 @@ class RunPlan:
     """Each worker's final epsilon (value methods), or None per worker."""
     save_to: object
     checkpoint_every: float | None
+    settings: SettingsReport
+    """Every setting of the run, with the layer it came from (printed as the run starts)."""
 
 
 def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
@@ -65,6 +69,8 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
     Raises :class:`~a3c_course.errors.ConfigError` for the first bad input, before any
     process starts.
     """
+    given = dict(n_workers=n_workers, seed=seed, max_steps=max_steps,
+                 stop_at_return=stop_at_return, time_limit=time_limit, env_kwargs=env_kwargs or {})
     if algo not in ALGORITHMS:
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(ALGORITHMS)}")
     check_range("n_workers", n_workers, 1, integer=True)
@@ -96,7 +102,7 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         raise ConfigError(f"{env_id} has action space {spaces.action_space}; the course handles "
                           "Discrete and Box action spaces")
     family = environment_family(env_id, discrete)
-    hp = default_hyperparameters(family, algo, **hp_overrides)
+    hp, sources = resolve_hyperparameters(family, algo, hp_overrides)
     if hp.recurrent and issubclass(method, ValueMethod):
         raise ConfigError("recurrent=True is for algo='a3c'; the value-based methods use "
                           "feed-forward Q-networks, as in the paper")
@@ -116,14 +122,33 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         if issubclass(method, ValueMethod) else None
         for i in range(n_workers)
     ]
+    settings_report = _settings_report(f"{algo} on {env_id}", hp, sources, given)
+    n_workers, seed, max_steps = int(n_workers), int(seed), int(max_steps)  # plain numbers
     config = RunConfig(algo=algo, env_id=env_id, n_workers=n_workers, seed=seed,
                        max_steps=max_steps, hyperparameters=hp, model_spec=spec,
                        env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step)
     return RunPlan(config=config, context=context, functions=functions, method=method,
                    stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
-                 previous_episodes=previous_episodes, start_step=start_step,
-                 final_epsilons=final_epsilons, save_to=save_to,
-                 checkpoint_every=checkpoint_every)
+                   previous_episodes=previous_episodes, start_step=start_step,
+                   final_epsilons=final_epsilons, save_to=save_to,
+                   checkpoint_every=checkpoint_every, settings=settings_report)
+
+
+#: train()'s own defaults of the run settings (any other value was the user's choice).
+RUN_DEFAULTS = dict(n_workers=2, seed=0, max_steps=100_000, stop_at_return=None,
+                    time_limit=None, env_kwargs={})
+
+
+def _settings_report(title, hp, sources, run_values) -> SettingsReport:
+    """The report of a run's settings: the run's own (workers, budget), then every hyperparameter."""
+    values, origins = {}, {}
+    for name, value in run_values.items():
+        origins[name] = origin_of(value) or ("default" if value == RUN_DEFAULTS[name] else "yours")
+        values[name] = value
+    for name in HYPERPARAMETER_NAMES:
+        values[name] = getattr(hp, name)
+        origins[name] = sources[name]
+    return SettingsReport(title, values, origins)
 
 
 def environment_family(env_id, discrete):

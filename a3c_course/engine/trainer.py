@@ -26,7 +26,7 @@ import time
 from collections import deque
 
 from ..errors import NonFiniteLossError, WorkerError
-from ..live.monitors import make_monitor
+from ..live.choose import make_monitor
 from ..paper.models import build_model
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult
 from .plan import RunPlan, make_plan
@@ -125,6 +125,7 @@ class TrainingRun:
         self.shared = shared = build_shared_state(self.plan)
         self.start = time.time()
         shared.start_time = self.start - self.time_offset
+        self.monitor.show_settings(self.plan.settings)
         self.monitor.start()
         try:
             self._start_workers()
@@ -264,6 +265,7 @@ class TrainingRun:
             optimizer_state=copy.deepcopy(shared.optimizer.state_dict()),
             target_model_state=target_state,
             start_method=self.plan.context.get_start_method(),
+            settings=self.plan.settings.to_dict(),
         )
 
     def _error(self, result):

@@ -27,7 +27,14 @@ import torch
 
 from ..errors import A3CCourseError
 from ..student_notebooks import stub_message
-from .messages import dtype_text, number, shape_text, short, show
+from .messages import (
+    GENERAL_EXCEPTION_HINTS,
+    dtype_text,
+    number,
+    shape_text,
+    short,
+    show,
+)
 
 #: How close an answer must be to count as right (float32 arithmetic, summed losses).
 RTOL, ATOL = 1e-4, 1e-5
@@ -230,25 +237,6 @@ def _not_implemented(fn, exercise: Exercise, err) -> str:
 def _says_more_than_a_stub(err, function) -> bool:
     """A message of the student's own, not the generated stub's "write NAME here"."""
     return bool(str(err)) and str(err) != stub_message(function)
-
-
-#: Hints for error messages that torch and Python give, whatever the exercise.
-GENERAL_EXCEPTION_HINTS = (
-    ("with a bool tensor is not supported",
-     "`terminated` is a bool tensor: invert it with ~terminated, or turn it into "
-     "0.0/1.0 first with terminated.float()."),
-    ("Boolean value of Tensor with more than one",
-     "An `if` or `and`/`or` on a tensor of several values: treat the whole batch at "
-     "once, e.g. with torch.where(...) or by multiplying by (~terminated).float()."),
-    ("leaf Variable that requires grad is being used in an in-place",
-     "You changed an input in place; compute into a new tensor instead."),
-    ("Can't call numpy() on Tensor that requires grad",
-     "Stay in torch (tensors in, tensors out); if you need numpy, call .detach() first."),
-    ("cannot be converted to Scalar",
-     ".item(), float() or int() only work on a tensor holding one number."),
-    ("only one element tensors can be converted",
-     ".item(), float() or int() only work on a tensor holding one number."),
-)
 
 
 def _raised(fn, exercise: Exercise, case: Case, err: Exception) -> str:

@@ -11,6 +11,24 @@ import math
 import numpy as np
 import torch
 
+#: Hints for error messages that torch and Python give, whatever the exercise.
+GENERAL_EXCEPTION_HINTS = (
+    ("with a bool tensor is not supported",
+     "`terminated` is a bool tensor: invert it with ~terminated, or turn it into "
+     "0.0/1.0 first with terminated.float()."),
+    ("Boolean value of Tensor with more than one",
+     "An `if` or `and`/`or` on a tensor of several values: treat the whole batch at "
+     "once, e.g. with torch.where(...) or by multiplying by (~terminated).float()."),
+    ("leaf Variable that requires grad is being used in an in-place",
+     "You changed an input in place; compute into a new tensor instead."),
+    ("Can't call numpy() on Tensor that requires grad",
+     "Stay in torch (tensors in, tensors out); if you need numpy, call .detach() first."),
+    ("cannot be converted to Scalar",
+     ".item(), float() or int() only work on a tensor holding one number."),
+    ("only one element tensors can be converted",
+     ".item(), float() or int() only work on a tensor holding one number."),
+)
+
 
 def show(value) -> str:
     """A value as the student would type it, numbers rounded to 4 decimals."""

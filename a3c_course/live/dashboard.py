@@ -83,11 +83,13 @@ class Dashboard(Monitor):
         self.stop_button.on_click(self._on_stop)
         self.curve = widgets.Image(format="png", layout=widgets.Layout(width="560px"))
         self.workers = widgets.HTML()
+        self.settings = widgets.HTML()
         self.view = widgets.VBox([
             self.heading,
             widgets.HBox([self.progress, self.stop_button]),
             self.numbers,
             widgets.HBox([self.curve, self.workers]),
+            self.settings,
         ])
         self.clicks_reach_python = route_clicks_while_busy(self.stop_button)
         if not self.clicks_reach_python:
@@ -97,6 +99,9 @@ class Dashboard(Monitor):
             self.stop_button.layout.width = "auto"
 
     # -- the Monitor interface -------------------------------------------------------
+    def show_settings(self, report):
+        self.settings.value = settings_html(report)
+
     def start(self):
         from IPython.display import display
 
@@ -235,3 +240,15 @@ def worker_table_html(episodes, last=SMOOTHING_WINDOW) -> str:
             f"<th style='{style}'>episodes</th><th style='{style}'>last</th>"
             f"<th style='{style}'>mean of {last}</th></tr>"
             + rows.replace("<td>", f"<td style='{style}'>") + "</table>")
+
+
+def settings_html(report) -> str:
+    """The run's settings by the layer they came from, folded away until clicked."""
+    rows = "".join(
+        f"<tr><td style='padding:1px 8px'><i>{html.escape(source)}</i></td>"
+        f"<td style='padding:1px 8px'>"
+        + ", ".join(f"{html.escape(name)}={html.escape(repr(value))}" for name, value in items)
+        + "</td></tr>"
+        for source, items in report.grouped())
+    return (f"<details><summary>settings of this run (where each came from)</summary>"
+            f"<table style='font-size:90%'>{rows}</table></details>")

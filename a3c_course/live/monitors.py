@@ -1,7 +1,9 @@
 """How a run shows its progress: nothing, a text progress bar, or a notebook dashboard.
 
-The trainer talks to a *monitor* through four members, from the parent process only:
+The trainer talks to a *monitor* through five members, from the parent process only:
 
+- ``show_settings(report)`` once, first: every setting of the run and the layer it
+  came from (a :class:`~a3c_course.config.SettingsReport`);
 - ``start()`` once, before the workers start;
 - ``update(global_step, episodes, elapsed_seconds)`` a few times a second
   (``episodes`` is the run's whole episode list so far, in order);
@@ -15,16 +17,14 @@ import datetime
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..profiles import current_profile
-
-LIVE_CHOICES = ("auto", "widget", "text", "static", "none")
-
 
 class Monitor:
     """Shows nothing; the base class of every monitor."""
 
     stop_requested = False
+
+    def show_settings(self, report):
+        pass
 
     def start(self):
         pass
@@ -51,6 +51,9 @@ class TextMonitor(Monitor):
         self.stream = stream if stream is not None else sys.stderr
         self.frames_per_step = frames_per_step
         self.bar = None
+
+    def show_settings(self, report):
+        print(report, file=self.stream)
 
     def start(self):
         from tqdm.auto import tqdm
@@ -82,56 +85,13 @@ class StaticMonitor(Monitor):
     def __init__(self, title="training"):
         self.title = title
 
+    def show_settings(self, report):
+        print(report)
+
     def close(self, result):
         print(f"{self.title}: {result.total_steps:,} steps in {result.wall_seconds:.1f} s "
               f"({result.steps_per_second:,.0f} steps/s), {len(result.episodes)} episodes, "
               f"mean return of the last 20: {result.mean_return():.1f} [{result.stop_reason}]")
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where widgets can render), False in a terminal."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="training"):
-    """The monitor that ``train(live=...)`` asks for.
-
-    ``"auto"`` picks the dashboard in a notebook (the static summary under the test
-    profile, where nobody watches), a progress bar in a terminal, nothing otherwise.
-    ``"widget"`` outside a Jupyter kernel, where no widget can render, falls back to
-    the static summary.
-    """
-    if isinstance(live, Monitor):
-        return live
-    if live not in LIVE_CHOICES:
-        raise ConfigError(f"live must be one of {', '.join(LIVE_CHOICES)} or a Monitor, not {live!r}")
-    if live == "auto":
-        if in_notebook():
-            live = "static" if current_profile() == "test" else "widget"
-        elif sys.stderr is not None and sys.stderr.isatty():
-            live = "text"
-        else:
-            live = "none"
-    if live == "widget" and in_notebook():
-        try:
-            from .dashboard import Dashboard
-        except ImportError:  # ipywidgets missing from this environment: no live view
-            return StaticMonitor(title)
-        return Dashboard(max_steps=max_steps, start_step=start_step,
-                         stop_at_return=stop_at_return, title=title)
-    if live == "widget":
-        # Outside a Jupyter kernel (a script, terminal IPython) no widget can render.
-        return StaticMonitor(title)
-    if live == "text":
-        return TextMonitor(max_steps, start_step, title)
-    if live == "static":
-        return StaticMonitor(title)
-    return Monitor()
 
 
 PROGRESS_NAME = "progress.csv"
@@ -166,6 +126,11 @@ class ProgressLog(Monitor):
     @property
     def stop_requested(self):
         return self.inner.stop_requested
+
+    def show_settings(self, report):
+        self.inner.show_settings(report)
+        if self.echo is not None:
+            print(report, file=self.echo, flush=True)
 
     def start(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """The paper's four asynchronous methods, each in a screenful.
 
 Every method is a small class with the same two jobs, which the worker loop
-(:mod:`a3c_course.worker`) calls:
+(:mod:`a3c_course.engine.worker`) calls:
 
 - ``act(model, obs, state)``: choose the action in one state, without gradients;
 - ``loss(model, target_model, rollout)``: the loss of one rollout, computed in one
@@ -15,6 +15,52 @@ terminal state is reached".
 
 The exercise functions (``n_step_returns``, ``one_step_q_target``, ...) are attributes
 of each instance, so a student's version, passed to ``train()``, is the one used.
+
+From the paper's pseudo-code to the code
+----------------------------------------
+Each line of the paper's algorithms (Algorithm 1 in the paper, S2 and S3 in its
+supplementary material), and the code that does it. θ is the shared weights, θ' a
+worker's copy, θ⁻ the target network, T the global step, t a worker's own count.
+
+All four methods:
+  global shared θ, θ⁻ and counter T        engine.shared.build_shared_state
+  one actor-learner per thread             engine.worker.run_worker (one process each)
+  synchronise θ' = θ                       WorkerLoop._sync_local_model
+  act until terminal or t - t_start = t_max  WorkerLoop._collect_rollout -> a Rollout
+  T <- T + 1                               WorkerLoop._train_once (a counter per worker)
+  asynchronous update of θ using dθ        WorkerLoop._backward (zero, backward, clip) and
+                                           WorkerLoop._update_shared_model (hand over, step)
+  until T > T_max                          WorkerLoop.run (max_steps)
+
+Algorithm 1, one-step Q-learning (and one-step Sarsa):
+  ε-greedy on Q(s, a; θ)                   ValueMethod.act -> acting.ActionChooser ->
+                                           targets.epsilon_greedy
+  each thread its own final ε              engine.plan.draw_final_epsilon, annealed_epsilon
+  y = r + γ max_a' Q(s', a'; θ⁻), or r     targets.one_step_q_target in OneStepQ.loss
+  (Sarsa: y = r + γ Q(s', a'; θ⁻), a' taken)  targets.sarsa_target in OneStepSarsa.loss
+  dθ <- dθ + ∂(y - Q(s, a; θ))² / ∂θ       the loss sums the rollout's steps, one backward
+  update every I_AsyncUpdate steps         a Rollout of async_update steps
+  if T mod I_target = 0: θ⁻ <- θ           engine.shared.maybe_update_target
+
+Algorithm S2, n-step Q-learning:
+  R = max_a Q(s_t, a; θ⁻), or 0            NStepQ.loss (bootstraps from the target network)
+  for i = t-1 .. t_start: R <- r_i + γR    targets.n_step_returns
+  dθ <- dθ + ∂(R - Q(s_i, a_i; θ'))² / ∂θ'   NStepQ.loss
+
+Algorithm S3, A3C:
+  a_t ~ π(a_t | s_t; θ')                   A3C.act -> acting.ActionChooser
+  R = V(s_t; θ'_v), or 0                   A3C.loss (values[-1].detach())
+  for i = t-1 .. t_start: R <- r_i + γR    targets.n_step_returns
+  dθ <- dθ + ∇ log π(a_i | s_i; θ') (R - V(s_i; θ'_v))
+  dθ_v <- dθ_v + ∂(R - V(s_i; θ'_v))² / ∂θ'_v
+  (and the entropy bonus β ∇H, Section 4)  targets.actor_critic_loss, in A3C.loss
+
+Shared RMSProp (Section 4, Optimization):
+  g <- αg + (1 - α) Δθ²                    paper.optim.SharedRMSprop, whose statistics g
+  θ <- θ - η Δθ / √(g + ε)                 live in shared memory, one for all workers
+
+The same loop without the engine's speed-ups, in the paper's order, is
+:mod:`a3c_course.paper.a3c_in_one_file`.
 """
 
 from __future__ import annotations
@@ -61,6 +107,12 @@ class Rollout:
 
     def action_tensor(self) -> torch.Tensor:
         return torch.as_tensor(np.asarray(self.actions))
+
+    def terminated_per_step(self) -> torch.Tensor:
+        """``[T]`` bool: whether each step reached a terminal state (only the last can)."""
+        terminated = torch.zeros(len(self), dtype=torch.bool)
+        terminated[-1] = self.terminated
+        return terminated
 
 
 def _exercise_functions(overrides):
@@ -128,8 +180,7 @@ class OneStepQ(ValueMethod):
         q_taken = self.taken_q_values(model, observations[:-1], rollout.action_tensor())
         with torch.no_grad():
             next_q_values, _, _ = target_model(observations[1:])
-        terminated = torch.zeros(len(rollout), dtype=torch.bool)
-        terminated[-1] = rollout.terminated
+        terminated = rollout.terminated_per_step()
         y = self.fn["one_step_q_target"](
             rollout.reward_tensor(), next_q_values, terminated, self.hp.gamma
         )
@@ -156,8 +207,7 @@ class OneStepSarsa(ValueMethod):
         with torch.no_grad():
             next_q_values, _, _ = target_model(observations[1:])
             next_q_taken = next_q_values.gather(1, next_actions.long().unsqueeze(1)).squeeze(1)
-        terminated = torch.zeros(len(rollout), dtype=torch.bool)
-        terminated[-1] = rollout.terminated
+        terminated = rollout.terminated_per_step()
         y = self.fn["sarsa_target"](rollout.reward_tensor(), next_q_taken, terminated, self.hp.gamma)
         return (y - q_taken).pow(2).sum()
 

@@ -81,6 +81,8 @@ class RunResult:
     optimizer_state: dict | None = None
     target_model_state: dict | None = None
     start_method: str = ""
+    settings: dict | None = None
+    """Every setting of the run with the layer it came from: ``{name: {"value", "source"}}``."""
 
     # -- what happened -------------------------------------------------------------
     @property
@@ -142,6 +144,7 @@ class RunResult:
             "start_method": self.start_method,
             "worker_info": self.workers,
             "hyperparameters": self.hyperparameters.to_dict(),
+            "settings": self.settings,
         }
         if self.frames_per_step > 1:
             summary["frames_per_step"] = self.frames_per_step
@@ -234,4 +237,5 @@ def load_run(path) -> RunResult:
         optimizer_state=checkpoint.get("optimizer_state"),
         target_model_state=checkpoint.get("target_model_state"),
         start_method=summary.get("start_method", ""),
+        settings=summary.get("settings"),
     )
