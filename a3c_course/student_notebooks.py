@@ -65,6 +65,11 @@ def stub_message(function: str | None) -> str:
     return f"write {function} here" if function else "write your code here"
 
 
+def says_more_than_a_stub(err, function: str | None) -> bool:
+    """Whether an exception's message is the student's own, not the stub's "write NAME here"."""
+    return bool(str(err)) and str(err) != stub_message(function)
+
+
 class NotebookSourceError(ValueError):
     """A solution notebook whose solution fences cannot be read; says where."""
 

@@ -1,6 +1,5 @@
 """Student notebooks come from the solution notebooks, stay in sync, and run up to the stubs."""
 
-import json
 import re
 import shutil
 from pathlib import Path
