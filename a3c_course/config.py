@@ -80,7 +80,7 @@ class Hyperparameters:
     time_limit_terminal: bool = False
     """Treat an episode cut off by a time limit (``truncated``) as if it had reached a
     terminal state, bootstrapping from 0. A mistake, not an option: it is here so that
-    notebook 3 can show what it does to learning."""
+    notebook 1 can show what it does to learning."""
 
     def to_dict(self) -> dict:
         """Plain data (lists for tuples), for summary.json and checkpoints."""

@@ -41,6 +41,10 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "class": dict(max_steps=100_000, time_limit=400),
         "test": dict(max_steps=1_000, time_limit=30),
     },
+    "seasons_one_worker": {  # 04: one worker on TwoSeasons-v0, learning one season at a time
+        "class": dict(max_steps=30_000, time_limit=300),
+        "test": dict(max_steps=1_000, time_limit=30),
+    },
     "entropy_corridor": {  # 05: one run of the entropy experiment (six per notebook)
         "class": dict(max_steps=20_000, time_limit=120),
         "test": dict(max_steps=1_000, time_limit=30),

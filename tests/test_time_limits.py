@@ -1,5 +1,5 @@
 """A time limit cuts an episode off without ending the task: the learner bootstraps
-there, unless ``time_limit_terminal`` turns on the mistake notebook 3 shows."""
+there, unless ``time_limit_terminal`` turns on the mistake notebook 1 shows."""
 
 import pytest
 from in_process import in_process_worker_loop
