@@ -1,7 +1,7 @@
 """Learning curves over several seeds, recorded for the notebooks: ``notebooks/data/*.csv``.
 
     python benchmarks/seed_curves.py EXPERIMENT [--seeds 0 1 2 3 4] [--csv FILE]
-        [--steps N] [--quick]
+        [--steps N] [--variants LABEL ...] [--cache DIR] [--quick]
 
 A notebook's live run is one seed, and one seed is noisy: two runs that differ only
 in their seed can differ more than two methods do. The comparisons the notebooks draw
@@ -58,19 +58,32 @@ EXPERIMENTS = {
 }
 
 
-def record(name, seeds, max_steps=None, log=sys.stderr):
-    """Train every variant of experiment ``name`` on every seed; {label: SeedCurves}."""
+def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stderr):
+    """Train the variants of experiment ``name`` on every seed; {label: SeedCurves}.
+
+    With ``cache`` (a folder), each run's curve is kept there as it finishes, and a run
+    already kept is not trained again: an interrupted recording resumes where it was.
+    """
     experiment = EXPERIMENTS[name]
     max_steps = max_steps or experiment["max_steps"]
     every = min(experiment["every"], max(max_steps // 10, 1))
     steps = np.arange(every, max_steps + 1, every)
     curves = {}
     for label, settings in experiment["variants"].items():
+        if variants and label not in variants:
+            continue
         rows = []
         for seed in seeds:
+            kept = Path(cache) / name / f"{label.replace(' ', '_')}_{max_steps}_{seed}.npy" if cache else None
+            if kept is not None and kept.exists():
+                rows.append(np.load(kept))
+                continue
             start = time.perf_counter()
             result = train(seed=seed, max_steps=max_steps, live="none", **settings)
             rows.append(curve_at(result, steps, experiment["window"]))
+            if kept is not None:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                np.save(kept, rows[-1])
             print(f"{label}, seed {seed}: {result.total_steps:,} steps in "
                   f"{time.perf_counter() - start:.0f} s, final mean "
                   f"{rows[-1][-1]:.2f}", file=log, flush=True)
@@ -93,10 +106,14 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--steps", type=int, help="budget of each run (default: the experiment's)")
     parser.add_argument("--csv", help="where to write the curves (default: the notebook's file)")
+    parser.add_argument("--variants", nargs="+", metavar="LABEL",
+                        help="only these variants (default: all); the CSV then holds only them")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="keep each run's curve in DIR; runs kept there are not trained again")
     parser.add_argument("--quick", action="store_true", help="a tiny budget, to check the script")
     args = parser.parse_args()
     steps = 2_000 if args.quick else args.steps
-    curves = record(args.experiment, args.seeds, steps)
+    curves = record(args.experiment, args.seeds, steps, args.variants, args.cache)
     path = args.csv or (None if args.quick else EXPERIMENTS[args.experiment]["csv"])
     if path:
         write_seed_curves(path, curves)
