@@ -5,6 +5,10 @@ Until version 0.2 the package was one flat folder (``a3c_course.trainer``,
 keeps importing those names: :class:`MovedModuleFinder` answers an import of an old
 name with the module at its new place, the same module object, so that
 ``a3c_course.trainer.train is a3c_course.engine.trainer.train``.
+
+A few old modules were split in two or more (``a3c_course.trainer`` into the trainer,
+the plan and the process plumbing). Their names that moved to a sibling
+(``a3c_course.trainer.draw_final_epsilon``) are looked up there too: :data:`SPLIT`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,37 @@ MOVED = {
 }
 
 
+#: old module name -> the other modules that took some of its names.
+SPLIT = {
+    "a3c_course.trainer": ("a3c_course.engine.plan", "a3c_course.engine.processes",
+                           "a3c_course.engine.shared"),
+    "a3c_course.worker": ("a3c_course.engine.shared",),
+    "a3c_course.progress": ("a3c_course.live.choose",),
+    "a3c_course.widgets": ("a3c_course.live.subshell",),
+    "a3c_course.fast_acting": ("a3c_course.paper.acting",),
+    "a3c_course.checking": ("a3c_course.exercises.messages",),
+}
+
+
+def _look_in_siblings(old_name: str, module):
+    """Give ``module`` a fallback for the names that moved to the modules in SPLIT."""
+    siblings = SPLIT.get(old_name)
+    if not siblings or getattr(module, "__getattr__", None) is not None:
+        return
+
+    def __getattr__(name):  # PEP 562: called only for names the module itself lacks
+        for sibling in siblings:
+            value = getattr(importlib.import_module(sibling), name, _MISSING)
+            if value is not _MISSING:
+                return value
+        raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+
+    module.__getattr__ = __getattr__
+
+
+_MISSING = object()
+
+
 class _AliasLoader(importlib.abc.Loader):
     def __init__(self, target: str):
         self.target = target
@@ -45,6 +80,7 @@ class _AliasLoader(importlib.abc.Loader):
     def create_module(self, spec):
         module = importlib.import_module(self.target)
         self.own_spec = module.__spec__
+        _look_in_siblings(spec.name, module)
         return module
 
     def exec_module(self, module):

@@ -5,7 +5,8 @@
     a3c-course train --algo a3c --env CartPole-v1 --workers 2 --seed 0 \\
         --max-steps 500000 --stop-at-return 475 --out runs/cartpole
 
-writes the run folder ``runs/cartpole`` (episodes.csv, summary.json, checkpoint.pt),
+writes the run folder ``runs/cartpole`` (episodes.csv, diagnostics.csv, summary.json,
+checkpoint.pt; with ``--tensorboard LOGDIR`` also TensorBoard logs),
 also when the run is interrupted (Ctrl-C, or a SIGTERM from a job scheduler) or a
 worker fails, so that nothing trained is lost.
 
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--repeat-action-probability", type=float, metavar="P",
                        help="Atari sticky actions: chance that the previous action repeats "
                             "(ALE v5 default 0.25; 0 turns them off)")
+    train.add_argument("--tensorboard", metavar="LOGDIR",
+                       help="also write TensorBoard logs (returns and diagnostics) to a new "
+                            "subfolder of LOGDIR; view with: tensorboard --logdir LOGDIR")
     train.add_argument("--quiet", action="store_true",
                        help="no progress on the terminal (DIR/progress.csv is still written)")
     train.set_defaults(handler=_train)
@@ -186,7 +190,8 @@ def _train(args) -> int:
             max_steps=args.max_steps, stop_at_return=stop_at_return,
             time_limit=args.time_limit, start_method=args.start_method,
             live=_monitor(args, run), resume=args.resume, save_to=args.out,
-            checkpoint_every=args.checkpoint_every * 60, env_kwargs=env_kwargs, **run,
+            checkpoint_every=args.checkpoint_every * 60, env_kwargs=env_kwargs,
+            tensorboard=args.tensorboard, **run,
         )
     except TrainingError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -228,8 +233,8 @@ def _monitor(args, run):
         start_step = checkpoint_step(args.resume)
     terminal = not args.quiet and sys.stderr is not None and sys.stderr.isatty()
     title = f"{run['algo']} on {run['env_id']}"
-    inner = (TextMonitor(args.max_steps, start_step, title,
-                         frames_per_step=frames_per_step) if terminal else Monitor())
+    inner = (TextMonitor(args.max_steps, start_step, title, frames_per_step=frames_per_step,
+                         time_limit=args.time_limit) if terminal else Monitor())
     echo = sys.stderr if not args.quiet and not terminal else None
     return ProgressLog(args.out, inner, frames_per_step=frames_per_step, echo=echo)
 

@@ -15,6 +15,13 @@ the run's latest checkpoint, and prints:
   learned anything); a blind one predicts the same number for every screen (0.0000).
 - **policy entropy**, against the uniform policy's ``log(actions)``: blind networks
   often sit at the uniform policy, since nothing in the screen tells actions apart.
+
+Those are a snapshot of the last checkpoint. When the run folder has ``diagnostics.csv``
+(the workers' diagnostics, recorded while it trained), the script also prints their
+history, in fifths of the run: the same signs over time. A network blind to the screen
+predicts one value for every state, so the returns minus the value vary exactly as the
+returns do and the **explained variance** sits at 0 (a healthy one climbs above 0 as
+the value learns what a screen is worth); its **entropy** stays pinned wherever it was.
 """
 
 import argparse
@@ -27,6 +34,7 @@ import torch.nn.functional as F
 
 from a3c_course.envs import AtariOptions, make_env
 from a3c_course.runs.checkpoint import load_checkpoint
+from a3c_course.runs.diagnostics import read_diagnostics
 from a3c_course.runs.watch import load_agent
 
 
@@ -59,6 +67,24 @@ def network_health(run: Path, frames: int = 400, seed: int = 3) -> dict:
     }
 
 
+HISTORY = ("entropy", "explained_variance", "grad_norm", "value_loss")
+
+
+def diagnostics_history(run: Path, parts: int = 5) -> list:
+    """Means of the run's diagnostics over ``parts`` equal spans of its rows, in step order:
+    ``[{"global_step": last step of the span, "entropy": ..., ...}, ...]``; ``[]`` without them."""
+    table = read_diagnostics(run if run.is_dir() else run.parent)
+    if not len(table):
+        return []
+    order = np.argsort(table.column("global_step"), kind="stable")
+    spans = np.array_split(order, min(parts, len(order)))
+    columns = {name: table.column(name) for name in HISTORY}
+    steps = table.column("global_step")
+    return [{"global_step": int(steps[span].max()),
+             **{name: float(np.nanmean(columns[name][span])) for name in HISTORY}}
+            for span in spans]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a run folder (or its checkpoint.pt)")
@@ -69,6 +95,13 @@ def main():
     print(f"step {health['global_step']:,}: first-layer filters alive "
           f"{health['filters_alive']:.0%}, value spread {health['value_spread']:.4f}, "
           f"policy entropy {health['entropy']:.3f} (uniform {health['uniform_entropy']:.3f})")
+    history = diagnostics_history(args.run)
+    if history:
+        print("\nwhile it trained (diagnostics.csv, means over fifths of the run):")
+        print(" ".join(f"{name:>18}" for name in ("up to step",) + HISTORY))
+        for span in history:
+            print(" ".join([f"{span['global_step']:>18,}"]
+                           + [f"{span[name]:>18.4f}" for name in HISTORY]))
 
 
 if __name__ == "__main__":

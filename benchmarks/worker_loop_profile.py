@@ -15,7 +15,8 @@ loss        the batched forward pass of the rollout and its loss
 backward    backpropagation and gradient-norm clipping
 hand-over   handing the gradients to the shared model (and the annealed learning rate)
 optimizer   the shared optimizer's step (RMSProp statistics and weights, in shared memory)
-queue       sending finished episodes to the parent
+queue       sending finished episodes (and the diagnostics' rows) to the parent
+diagnostics adding each update into the diagnostics' sums (``engine/diagnostics.py``)
 other       the rest of the loop (step counter, target network, checks)
 ==========  ==============================================================
 
@@ -77,6 +78,9 @@ def profiled_loop(algo, env_id, steps, settings):
     shared.optimizer.step = phases.wrap("optimizer", shared.optimizer.step)
     for name in ("_sync_local_model", "_collect_rollout", "_backward", "_update_shared_model"):
         setattr(loop, name, phases.wrap(name, getattr(loop, name)))
+    diagnostics = getattr(loop, "diagnostics", None)  # absent from checkouts before them
+    if diagnostics is not None:
+        diagnostics.after_update = phases.wrap("diagnostics", diagnostics.after_update)
     start = clock()
     loop.run()
     total = clock() - start
@@ -92,6 +96,7 @@ def profiled_loop(algo, env_id, steps, settings):
         "hand-over": s["_update_shared_model"] - s["optimizer"],
         "optimizer": s["optimizer"],
         "queue": s["queue"],
+        "diagnostics": s["diagnostics"],  # (its rare queue puts count under "queue" too)
     }
     breakdown["other"] = total - sum(breakdown.values())
     loop.close()

@@ -171,3 +171,20 @@ def test_every_name_in_the_map_from_the_paper_to_the_code_exists():
     assert len(names) > 15
     missing = sorted(name for name in names if resolve(name) is None)
     assert not missing
+
+
+def test_names_that_moved_to_a_sibling_module_still_import_from_the_old_path():
+    from a3c_course.checking import GENERAL_EXCEPTION_HINTS  # noqa: F401
+    from a3c_course.engine import plan, shared
+    from a3c_course.fast_acting import sample_from_logits  # noqa: F401
+    from a3c_course.progress import make_monitor  # noqa: F401
+    from a3c_course.trainer import draw_final_epsilon, main_module_hidden  # noqa: F401
+    from a3c_course.widgets import route_clicks_while_busy  # noqa: F401
+    from a3c_course.worker import build_shared_state
+
+    assert draw_final_epsilon is plan.draw_final_epsilon
+    assert build_shared_state is shared.build_shared_state
+    import a3c_course.trainer
+
+    with pytest.raises(AttributeError):
+        a3c_course.trainer.no_such_name  # noqa: B018

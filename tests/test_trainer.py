@@ -131,18 +131,23 @@ def test_sigint_to_the_whole_process_group_stops_within_seconds_and_writes_the_r
     out = tmp_path / "run"
     process = subprocess.Popen(
         [PYTHON, "-m", "a3c_course", "train", "--algo", "a3c", "--env", "CartPole-v1",
-         "--workers", "2", "--max-steps", "100000000", "--out", str(out), "--quiet"],
+         "--workers", "2", "--max-steps", "100000000", "--out", str(out), "--quiet",
+         "--checkpoint-every", "0.01"],
         cwd=REPO, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
-        # Wait until workers are running and episodes are flowing.
-        deadline = time.monotonic() + 60
+        # Wait until the workers are training: a periodic save (every 0.6 s) has steps.
+        # (A fixed wait was too short on a machine busy with other jobs.)
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             workers = worker_processes(process.pid)
-            if len(workers) >= 2:
+            try:
+                saved = json.loads((out / "summary.json").read_text())["total_steps"]
+            except (OSError, ValueError, KeyError):
+                saved = 0
+            if len(workers) >= 2 and saved > 0:
                 break
             time.sleep(0.1)
-        time.sleep(2.0)
         pids = [w.pid for w in workers]
         start = time.monotonic()
         os.killpg(process.pid, signal.SIGINT)

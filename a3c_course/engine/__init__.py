@@ -6,6 +6,8 @@
 - :mod:`~a3c_course.engine.processes`: starting worker processes safely (start
   methods, interrupts, the user's main module);
 - :mod:`~a3c_course.engine.worker`: the loop each worker runs;
+- :mod:`~a3c_course.engine.diagnostics`: what a worker sums over its updates and
+  reports twice a second;
 - :mod:`~a3c_course.engine.flat_params` and :mod:`~a3c_course.engine.fast_acting`: the
   two speed-ups of the worker loop (one flat tensor behind the weights; acting in NumPy).
 

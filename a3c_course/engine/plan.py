@@ -9,7 +9,7 @@ so nothing needs stopping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cloudpickle
@@ -31,6 +31,7 @@ from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
 from ..paper.models import model_spec
 from ..profiles import origin_of
 from ..runs.checkpoint import load_checkpoint
+from ..runs.diagnostics import read_diagnostics
 from ..runs.result import read_episodes
 from .processes import start_context
 from .shared import worker_seed
@@ -60,6 +61,8 @@ class RunPlan:
     checkpoint_every: float | None
     settings: SettingsReport
     """Every setting of the run, with the layer it came from (printed as the run starts)."""
+    previous_diagnostics: list = field(default_factory=list)
+    """The diagnostics rows the resumed run's folder logged so far."""
 
 
 def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
@@ -109,9 +112,10 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
     spec = model_spec(spaces.observation_space, spaces.action_space, method.head,
                       hp.hidden_sizes, hp.recurrent)
 
-    checkpoint, previous_episodes = None, []
+    checkpoint, previous_episodes, previous_diagnostics = None, [], []
     if resume is not None:
         checkpoint, previous_episodes = read_resume(resume, algo, env_id, spec)
+        previous_diagnostics = read_diagnostics(resume).rows
     start_step = int(checkpoint["global_step"]) if checkpoint else 0
     if start_step >= max_steps:
         raise ConfigError(f"the run to resume is at global step {start_step} already; "
@@ -131,7 +135,8 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                    stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
                    previous_episodes=previous_episodes, start_step=start_step,
                    final_epsilons=final_epsilons, save_to=save_to,
-                   checkpoint_every=checkpoint_every, settings=settings_report)
+                   checkpoint_every=checkpoint_every, settings=settings_report,
+                   previous_diagnostics=previous_diagnostics)
 
 
 #: train()'s own defaults of the run settings (any other value was the user's choice).

@@ -28,7 +28,9 @@ from collections import deque
 from ..errors import NonFiniteLossError, WorkerError
 from ..live.choose import make_monitor
 from ..paper.models import build_model
+from ..runs.diagnostics import DiagnosticsTable
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult
+from .diagnostics import DIAGNOSTICS
 from .plan import RunPlan, make_plan
 from .processes import drain, main_module_hidden, sigint_ignored
 from .shared import build_shared_state, global_step, worker_seed
@@ -53,6 +55,7 @@ def train(
     save_to=None,
     checkpoint_every: float | None = None,
     env_kwargs: dict | None = None,
+    tensorboard=None,
     **settings,
 ) -> RunResult:
     """Train ``algo`` on ``env_id`` with ``n_workers`` processes sharing one model.
@@ -78,6 +81,9 @@ def train(
             ``checkpoint_every`` seconds while it trains.
         checkpoint_every: seconds between periodic saves to ``save_to``.
         env_kwargs: keywords for :func:`a3c_course.make_env` in every worker.
+        tensorboard: a folder for TensorBoard logs (``"runs/tb"``): the episode returns
+            and every diagnostic go to a new subfolder of it for this run; view them with
+            ``tensorboard --logdir runs/tb``. Needs the ``tensorboard`` package.
         **settings: hyperparameters (see :class:`a3c_course.config.Hyperparameters`:
             ``lr``, ``gamma``, ``t_max``, ``entropy_beta``...) and exercise functions
             to use instead of the reference ones, by name: ``n_step_returns=my_fn``.
@@ -95,7 +101,12 @@ def train(
     plan = make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit,
                      start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
     monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
-                           stop_at_return=stop_at_return, title=f"{algo} on {env_id}")
+                           stop_at_return=stop_at_return, title=f"{algo} on {env_id}",
+                           time_limit=time_limit)
+    if tensorboard is not None:
+        from ..live.tensorboard import TensorBoardLog
+
+        monitor = TensorBoardLog(tensorboard, inner=monitor, run_name=f"{algo}_{env_id}")
     if plan.context.get_start_method() == "forkserver":
         # Every input is checked: start the fork server now. It imports torch and the
         # worker (a second or two) while this process builds the shared model.
@@ -114,6 +125,8 @@ class TrainingRun:
         self.time_offset = self.episodes[-1].wall_seconds if self.episodes else 0.0
         self.window = deque((e.episode_return for e in self.episodes[-SOLVE_WINDOW:]),
                             maxlen=SOLVE_WINDOW)
+        self.diagnostics = DiagnosticsTable(plan.previous_diagnostics)
+        self.startup_seconds = None  # until the workers' first steps are counted
         self.stop_reason = ""
         self.error = None
         self.done = set()
@@ -126,6 +139,7 @@ class TrainingRun:
         self.start = time.time()
         shared.start_time = self.start - self.time_offset
         self.monitor.show_settings(self.plan.settings)
+        self.monitor.watch_diagnostics(self.diagnostics)
         self.monitor.start()
         try:
             self._start_workers()
@@ -165,6 +179,8 @@ class TrainingRun:
                 self._handle(message)
             now = time.monotonic()
             elapsed = time.time() - self.start
+            if self.startup_seconds is None and self._global_step() > plan.start_step:
+                self.startup_seconds = elapsed
             if len(self.done) == len(self.processes):
                 self.stop_reason = self.stop_reason or "max_steps"
             elif plan.time_limit is not None and elapsed >= plan.time_limit:
@@ -190,6 +206,8 @@ class TrainingRun:
             if (target is not None and len(self.window) == SOLVE_WINDOW
                     and sum(self.window) / SOLVE_WINDOW >= target and not self.stop_reason):
                 self.stop_reason = "solved"
+        elif kind == DIAGNOSTICS:
+            self.diagnostics.append(message[1])
         elif kind == ERROR:
             if self.error is None:
                 self.error = message
@@ -266,6 +284,8 @@ class TrainingRun:
             target_model_state=target_state,
             start_method=self.plan.context.get_start_method(),
             settings=self.plan.settings.to_dict(),
+            diagnostics=DiagnosticsTable(self.diagnostics.rows),
+            startup_seconds=self.startup_seconds,
         )
 
     def _error(self, result):

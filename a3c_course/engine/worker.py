@@ -33,6 +33,7 @@ from ..envs.make import make_env, observation_to_array
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
+from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from .shared import SharedState, global_step, maybe_update_target, worker_seed
 
@@ -107,10 +108,13 @@ class WorkerLoop:
         if self.hp.optimizer == "rmsprop":
             shared.optimizer.make_statistics_private()
         self.lives = None  # Atari lives left, to notice the loss of one
+        self.diagnostics = DiagnosticsAccumulator(worker, shared.queue, shared.optimizer,
+                                                  self.hp.max_grad_norm, shared.start_time)
         self.parent = multiprocessing.parent_process()
         self.next_parent_check = time.monotonic() + PARENT_CHECK_SECONDS
 
     def close(self):
+        self.diagnostics.send(global_step(self.shared.step_counts))  # the last updates' row
         self.env.close()
 
     def run(self):
@@ -137,9 +141,10 @@ class WorkerLoop:
         self.method.set_global_step(step)
         rollout = self._collect_rollout(step)
         loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
-        self._backward(loss, step)
+        grad_norm = self._backward(loss, step)
         self._update_shared_model(step)
         self.shared.step_counts[self.worker] += len(rollout)
+        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout))
         if self.shared.target_model is not None:
             maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
 
@@ -151,8 +156,9 @@ class WorkerLoop:
             else:
                 torch._foreach_copy_(self.local_params, self.shared_params)
 
-    def _backward(self, loss, step) -> None:
-        """Gradients of the rollout's loss on the local model, their norm clipped."""
+    def _backward(self, loss, step) -> torch.Tensor:
+        """Gradients of the rollout's loss on the local model, their norm clipped;
+        returns the norm before clipping."""
         value = loss.item()
         if not math.isfinite(value):
             raise NonFiniteLoss(
@@ -164,6 +170,7 @@ class WorkerLoop:
         # it to at most max_grad_norm (what clip_grad_norm_ does, on one tensor).
         norm = torch.linalg.vector_norm(self.local_grad)
         self.local_grad.mul_(torch.clamp(self.hp.max_grad_norm / (norm + 1e-6), max=1.0))
+        return norm
 
     def _update_shared_model(self, step) -> None:
         """Hand the local gradients to the shared parameters and step: Hogwild, no lock.

@@ -25,7 +25,8 @@ def in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
-def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="training"):
+def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="training",
+                 time_limit=None):
     """The monitor that ``train(live=...)`` asks for.
 
     ``"auto"`` picks the dashboard in a notebook (the static summary under the test
@@ -50,12 +51,12 @@ def make_monitor(live, *, max_steps, start_step=0, stop_at_return=None, title="t
         except ImportError:  # ipywidgets missing from this environment: no live view
             return StaticMonitor(title)
         return Dashboard(max_steps=max_steps, start_step=start_step,
-                         stop_at_return=stop_at_return, title=title)
+                         stop_at_return=stop_at_return, title=title, time_limit=time_limit)
     if live == "widget":
         # Outside a Jupyter kernel (a script, terminal IPython) no widget can render.
         return StaticMonitor(title)
     if live == "text":
-        return TextMonitor(max_steps, start_step, title)
+        return TextMonitor(max_steps, start_step, title, time_limit=time_limit)
     if live == "static":
         return StaticMonitor(title)
     return Monitor()

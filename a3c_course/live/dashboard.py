@@ -1,42 +1,53 @@
-"""The live view of a training run in a notebook: progress, learning curve, workers, Stop.
+"""The live view of a training run in a notebook: progress, learning curve, diagnostics, Stop.
 
-:class:`Dashboard` is the :class:`~a3c_course.progress.Monitor` that
+:class:`Dashboard` is the :class:`~a3c_course.live.monitors.Monitor` that
 ``train(live="auto")`` shows in a notebook. It draws, from the parent process only:
 
-- a progress bar of global steps, with steps per second and the recent mean return;
-- the learning curve (mean of the last 20 episodes, and one thin line per worker),
-  redrawn at most once a second and only when new episodes have arrived;
-- a table of each worker's episodes and returns;
+- a progress bar of the limit that will end the run, steps or time, and which one it
+  is; the live steps per second (over the last few seconds, so the workers' start-up
+  does not count), the episodes and the recent mean return;
+- two panels, one at a time: the **learning curve** (mean of the last 20 episodes, and
+  a thin line per worker, beside a table of the workers) and the **diagnostics** of the
+  updates (entropy, losses, gradient norm, explained variance, learning rate...);
 - a **Stop** button: training ends as if the budget were spent, the workers stop, and
-  ``train()`` returns the result with ``stop_reason == "stopped"``.
+  ``train()`` returns the result with ``stop_reason == "stopped"``;
+- the run's settings, folded away.
 
-The Stop button's clicks reach Python while the cell is busy through a kernel
-subshell: see :mod:`a3c_course.live.subshell`.
+The charts are SVG text (:mod:`~a3c_course.live.svg_chart`): sharp at any size, and
+about a millisecond to draw, against 40 to 140 ms for a matplotlib PNG on a busy
+2-core machine (``benchmarks/dashboard_draw.py``). They are redrawn when there is
+something new to draw, at most every :data:`REDRAW_SECONDS`, and, however slow
+drawing gets, at least every :data:`LONGEST_REDRAW_SECONDS` (:class:`RedrawClock`).
+Nothing is drawn before the first episode: a sentence says what will appear.
+
+The Stop button's and the panel switch's clicks reach Python while the cell is busy
+through a kernel subshell: see :mod:`a3c_course.live.subshell`.
 """
 
 from __future__ import annotations
 
 import html
-import io
-import math
 import time
 
-import numpy as np
-
-from .monitors import Monitor, recent_mean
-from .plots import SMOOTHING_WINDOW, moving_average
-from .subshell import route_clicks_while_busy
+from .monitors import Monitor, mean_text
+from .panels import diagnostics_grid, returns_chart, settings_section, worker_table
+from .plots import SMOOTHING_WINDOW
+from .subshell import BusyStatusKeeper, route_clicks_while_busy
 
 REDRAW_SECONDS = 1.0
-"""Least time between two redraws of the curve and the worker table."""
+"""Least time between two redraws of the charts."""
 
-DRAW_SHARE = 20
-"""Redraws wait at least this many times as long as the last one took."""
+LONGEST_REDRAW_SECONDS = 2.5
+"""Most time between two redraws while new data waits, however long drawing takes."""
+
+DRAW_SHARE = 10
+"""Between these bounds, redraws wait this many times as long as the last one took."""
 
 STOP_TOOLTIP = "End training now; train() returns what was learned so far."
 INTERRUPT_HINT = ("This kernel cannot take a click while the cell runs (that needs "
                   "ipykernel 7.4 or newer). To stop early, interrupt the kernel (the square "
                   "button, or I, I): train() still returns what was learned so far.")
+PANELS = (("learning curve", "returns"), ("diagnostics", "diagnostics"))
 
 _END_LABELS = {
     "solved": "Solved",
@@ -48,50 +59,104 @@ _END_LABELS = {
 }
 
 
+class RedrawClock:
+    """When the charts may be redrawn: a steady cadence that backs off when drawing is slow.
+
+    After a draw that took ``took`` seconds, the next may come ``DRAW_SHARE * took``
+    seconds later (drawing then uses at most a tenth of a core), but never sooner than
+    ``least`` nor later than ``most`` seconds: a slow machine gets a slower chart, never
+    a frozen one. The time spent setting up (the first draw) does not count.
+    """
+
+    def __init__(self, least=REDRAW_SECONDS, most=LONGEST_REDRAW_SECONDS, share=DRAW_SHARE):
+        self.least, self.most, self.share = least, max(most, least), share
+        self.next = float("-inf")
+
+    def due(self, now) -> bool:
+        return now >= self.next
+
+    def drew(self, started, took) -> None:
+        self.next = started + min(max(self.least, self.share * took), self.most)
+
+
+def binding_limit(global_step, elapsed, rate, max_steps, start_step=0, time_limit=None):
+    """``("steps" | "time", fraction done)``: the limit that will end the run first.
+
+    With a time limit, the steps bind when the live rate would spend the rest of the
+    budget before the time runs out; before the first steps (no rate yet), whichever
+    is further along.
+    """
+    step_fraction = (global_step - start_step) / max(max_steps - start_step, 1)
+    if time_limit is None:
+        return "steps", min(step_fraction, 1.0)
+    time_fraction = min(elapsed / time_limit, 1.0)
+    if rate > 0:
+        steps_first = elapsed + (max_steps - global_step) / rate < time_limit
+    else:
+        steps_first = step_fraction > time_fraction
+    return ("steps", min(step_fraction, 1.0)) if steps_first else ("time", time_fraction)
+
+
 class Dashboard(Monitor):
     """A live, cheap view of one training run; see the module docstring.
 
     Args:
-        max_steps: the run's budget of global steps (the progress bar's end).
+        max_steps: the run's budget of global steps.
         start_step: where a resumed run starts.
         stop_at_return: drawn as a dotted line on the curve, when given.
         title: shown above the dashboard.
-        redraw_seconds: least time between redraws of the curve and the worker table.
+        time_limit: the run's time limit in seconds, when it has one.
+        redraw_seconds: least time between redraws of the charts.
+        clock: the time source of the redraw cadence (tests pass a fake one).
     """
 
     def __init__(self, max_steps, start_step=0, stop_at_return=None, title="training",
-                 redraw_seconds=REDRAW_SECONDS):
+                 time_limit=None, redraw_seconds=REDRAW_SECONDS, clock=time.monotonic):
         import ipywidgets as widgets
 
+        # Before any widget exists: see BusyStatusKeeper.
+        self.status_keeper = BusyStatusKeeper()
         self.max_steps = int(max_steps)
         self.start_step = int(start_step)
         self.stop_at_return = stop_at_return
+        self.time_limit = time_limit
         self.title = title
-        self.redraw_seconds = redraw_seconds
         self.stop_requested = False
-        self._drawn_episodes = -1
-        self._next_redraw = 0.0
+        self.clock = clock
+        self.redraws = RedrawClock(least=redraw_seconds,
+                                   most=max(LONGEST_REDRAW_SECONDS, redraw_seconds))
+        self.redraw_times = []  # clock() of each redraw, for tests and measurements
+        self.diagnostics = None
+        self.panel = "returns"
+        self._drawn = None  # what the charts showed at the last redraw
+        self._episodes, self._global_step = [], self.start_step
         self._rate = _RateMeter()
-        self._figure = None
+        self._closed = False
 
         self.heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
-        self.progress = widgets.IntProgress(value=self.start_step, min=0, max=self.max_steps,
-                                            description="steps", bar_style="info")
-        self.numbers = widgets.HTML(self._numbers_text(self.start_step, 0, float("nan"), 0.0))
+        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="steps",
+                                              bar_style="info")
+        self.numbers = widgets.HTML(self._numbers_text(self.start_step, [], 0.0, 0.0))
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
                                           tooltip=STOP_TOOLTIP)
         self.stop_button.on_click(self._on_stop)
-        self.curve = widgets.Image(format="png", layout=widgets.Layout(width="560px"))
-        self.workers = widgets.HTML()
+        self.panel_switch = widgets.ToggleButtons(options=PANELS, value="returns",
+                                                  style={"button_width": "auto"})
+        self.panel_switch.observe(self._on_panel, names="value")
+        self.chart = widgets.HTML(self._waiting_text(),
+                                  layout=widgets.Layout(flex="1 1 auto", min_width="360px"))
+        self.workers = widgets.HTML(layout=widgets.Layout(flex="0 0 auto"))
         self.settings = widgets.HTML()
         self.view = widgets.VBox([
             self.heading,
             widgets.HBox([self.progress, self.stop_button]),
             self.numbers,
-            widgets.HBox([self.curve, self.workers]),
+            self.panel_switch,
+            widgets.HBox([self.chart, self.workers]),
             self.settings,
         ])
         self.clicks_reach_python = route_clicks_while_busy(self.stop_button)
+        route_clicks_while_busy(self.panel_switch)
         if not self.clicks_reach_python:
             self.stop_button.description = "Stop: use the kernel's ■"
             self.stop_button.disabled = True
@@ -100,155 +165,141 @@ class Dashboard(Monitor):
 
     # -- the Monitor interface -------------------------------------------------------
     def show_settings(self, report):
-        self.settings.value = settings_html(report)
+        """The run's settings, each with the layer it came from, in a folded section."""
+        self.settings.value = settings_section(report)
+
+    def watch_diagnostics(self, table):
+        self.diagnostics = table
 
     def start(self):
         from IPython.display import display
 
         display(self.view)
+        # JupyterLab showed the kernel "Idle" while it trained: see subshell.py.
+        self.status_keeper.start()
 
     def update(self, global_step, episodes, elapsed_seconds):
-        self.progress.value = min(int(global_step), self.max_steps)
         rate = self._rate.update(global_step, elapsed_seconds)
-        self.numbers.value = self._numbers_text(global_step, len(episodes), recent_mean(episodes),
-                                                rate)
-        now = time.monotonic()
-        if now >= self._next_redraw and len(episodes) != self._drawn_episodes:
-            self._redraw(episodes)
-            # Drawing takes CPU time the workers could use: never spend more than
-            # about 1/DRAW_SHARE of one core on it, however slow the machine.
-            took = time.monotonic() - now
-            self._next_redraw = now + max(self.redraw_seconds, DRAW_SHARE * took)
+        self._episodes, self._global_step = episodes, int(global_step)
+        self._show_progress(global_step, elapsed_seconds, rate)
+        self.numbers.value = self._numbers_text(global_step, episodes, elapsed_seconds, rate)
+        now = self.clock()
+        if self.redraws.due(now) and self._news():
+            self._redraw()
+            self.redraws.drew(now, self.clock() - now)
 
     def close(self, result):
-        self.progress.value = min(result.total_steps, self.max_steps)
+        self.status_keeper.stop()
+        self._closed = True
+        self._episodes, self._global_step = result.episodes, result.total_steps
+        self.diagnostics = getattr(result, "diagnostics", self.diagnostics)
+        self.progress.value = 1.0 if result.stop_reason in ("max_steps", "time_limit") else \
+            self.progress.value
         self.progress.bar_style = "danger" if result.stop_reason == "error" else "success"
-        self.numbers.value = self._numbers_text(result.total_steps, len(result.episodes),
-                                                result.mean_return(), result.steps_per_second,
-                                                average=True)
-        self._redraw(result.episodes)
+        self.numbers.value = self._final_text(result)
+        self._redraw()
         self.stop_button.disabled = True
         self.stop_button.icon = ""
         self.stop_button.button_style = ""
         self.stop_button.description = _END_LABELS.get(result.stop_reason, "Finished")
-        self._figure = None
         # The same line as the static view, for frontends that do not show widgets.
-        print(f"{self.title}: {result.total_steps:,} steps in {result.wall_seconds:.1f} s, "
-              f"{len(result.episodes)} episodes, mean return of the last 20: "
-              f"{result.mean_return():.1f} [{result.stop_reason}]")
+        print(f"{self.title}: {result.describe()}")
 
-    # -- the Stop button -------------------------------------------------------------
+    # -- clicks (they run in the kernel's input subshell while the cell is busy) ---------
     def _on_stop(self, _button=None):
-        # Runs in the kernel's input subshell while the cell is busy: only set a flag.
-        self.stop_requested = True
+        self.stop_requested = True  # only a flag: the trainer's loop reads it
         self.stop_button.description = "Stopping..."
         self.stop_button.disabled = True
 
+    def _on_panel(self, change):
+        self.panel = change["new"]
+        self.redraws.next = float("-inf")  # show the other panel at the next update
+        if self._closed:
+            self._redraw()  # training is over: nobody else will
+
     # -- drawing ---------------------------------------------------------------------
-    def _numbers_text(self, global_step, n_episodes, mean_return, rate, average=False):
-        mean = "-" if math.isnan(mean_return) else f"{mean_return:.1f}"
-        speed = "steps/s on average" if average else "steps/s"
-        return (f"{int(global_step):,} / {self.max_steps:,} steps &middot; {rate:,.0f} {speed} "
-                f"&middot; {n_episodes} episodes &middot; mean return of the last "
-                f"{SMOOTHING_WINDOW}: <b>{mean}</b>")
+    def x_range(self):
+        """The steps the charts span: from the run's start to where it is now."""
+        last = max([self._global_step] + [e.global_step for e in self._episodes[-1:]])
+        return self.start_step, max(last, self.start_step + 1)
 
-    def _redraw(self, episodes):
-        self._drawn_episodes = len(episodes)
-        self.curve.value = self._curve_png(episodes)
-        self.workers.value = worker_table_html(episodes)
+    def _news(self) -> bool:
+        return self._state() != self._drawn
 
-    def _curve_png(self, episodes) -> bytes:
-        """The learning curve as PNG bytes, drawn on one reused figure (no pyplot state)."""
-        if self._figure is None:
-            self._figure = _CurveFigure(self.start_step, self.max_steps, self.stop_at_return)
-        return self._figure.render(episodes)
+    def _state(self):
+        if self.panel == "returns":
+            return ("returns", len(self._episodes))
+        return ("diagnostics", len(self.diagnostics) if self.diagnostics is not None else 0)
 
+    def _redraw(self):
+        state = self._state()
+        self._drawn = state
+        if state[1] == 0 and not self._closed:
+            self.chart.value = self._waiting_text()
+            return
+        self.redraw_times.append(self.clock())
+        if self.panel == "returns":
+            self.chart.value = returns_chart(self._episodes, self.x_range(), self.stop_at_return)
+            self.workers.value = worker_table(self._episodes)
+            self.workers.layout.display = None
+        else:
+            self.chart.value = diagnostics_grid(self.diagnostics or [], self.x_range())
+            self.workers.layout.display = "none"
 
-class _CurveFigure:
-    """One matplotlib figure kept for the whole run: each redraw only moves line data.
+    def _waiting_text(self):
+        what = ("The learning curve appears with the first finished episode."
+                if self.panel == "returns" else
+                "The diagnostics appear with the workers' first reports.")
+        return f"<div style='color:#777;padding:2em 1em'>{what}</div>"
 
-    A bare ``Figure`` (not pyplot's) is never displayed by the inline backend on its own,
-    and reusing its axes and lines costs a fraction of building a new plot every time.
-    """
+    def _show_progress(self, global_step, elapsed, rate):
+        which, fraction = binding_limit(global_step, elapsed, rate, self.max_steps,
+                                        self.start_step, self.time_limit)
+        self.progress.description = which
+        self.progress.value = fraction
 
-    def __init__(self, start_step, max_steps, stop_at_return):
-        from matplotlib.figure import Figure
+    def _numbers_text(self, global_step, episodes, elapsed, rate):
+        which, _ = binding_limit(global_step, elapsed, rate, self.max_steps, self.start_step,
+                                 self.time_limit)
+        steps = f"{int(global_step):,} / {self.max_steps:,} steps"
+        if self.time_limit is not None:
+            clock = f"{elapsed:,.0f} / {self.time_limit:,.0f} s"
+            limits = (f"<b>{clock}</b> (ends at the time limit) &middot; {steps}" if which == "time"
+                      else f"<b>{steps}</b> (ends at the step budget) &middot; {clock}")
+        else:
+            limits = f"<b>{steps}</b>"
+        speed = f"{rate:,.0f} steps/s" if rate > 0 else "workers starting..."
+        goal = (f" &middot; stops early at a mean return of {self.stop_at_return:g}"
+                if self.stop_at_return is not None else "")
+        return (f"{limits} &middot; {speed} &middot; {len(episodes)} episodes &middot; mean "
+                f"return of the last {SMOOTHING_WINDOW}: <b>{mean_text(episodes)}</b>{goal}")
 
-        self.figure = Figure(figsize=(7, 3.2), dpi=72)
-        self.ax = self.figure.add_subplot()
-        self.ax.set_xlim(start_step, max(max_steps, start_step + 1))
-        self.ax.set_xlabel("global step")
-        self.ax.set_ylabel("episode return")
-        if stop_at_return is not None:
-            self.ax.axhline(stop_at_return, color="grey", linestyle=":", linewidth=1)
-        self.worker_lines = {}
-        (self.mean_line,) = self.ax.plot([], [], color="black", linewidth=2,
-                                         label=f"all workers (mean of {SMOOTHING_WINDOW})")
-        self.figure.subplots_adjust(left=0.11, right=0.98, bottom=0.15, top=0.96)
-
-    def render(self, episodes) -> bytes:
-        steps = np.array([e.global_step for e in episodes], dtype=float)
-        returns = np.array([e.episode_return for e in episodes], dtype=float)
-        workers = np.array([e.worker for e in episodes], dtype=int)
-        new_worker = False
-        for worker in np.unique(workers):
-            if worker not in self.worker_lines:
-                (self.worker_lines[worker],) = self.ax.plot(
-                    [], [], linewidth=0.8, alpha=0.6, label=f"worker {worker}")
-                new_worker = True
-            mask = workers == worker
-            self.worker_lines[worker].set_data(steps[mask], moving_average(returns[mask]))
-        self.mean_line.set_data(steps, moving_average(returns))
-        if new_worker:
-            self.ax.legend(loc="upper left", fontsize=7, ncol=2)
-        if len(returns):
-            low, high = float(returns.min()), float(returns.max())
-            margin = 0.05 * (high - low) or 1.0
-            self.ax.set_ylim(low - margin, high + margin)
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+    def _final_text(self, result):
+        return html.escape(result.describe())
 
 
 class _RateMeter:
-    """Steps per second over the last few seconds (not since the start)."""
+    """Steps per second over the last few seconds (not since the start); 0 before the first steps."""
 
     def __init__(self, span_seconds=3.0):
         self.span = span_seconds
         self.points = []
 
     def update(self, global_step, elapsed):
+        if len(self.points) == 1 and self.points[0][1] == global_step:
+            self.points.clear()  # still starting: the rate counts from the last idle moment
         self.points.append((elapsed, global_step))
-        while len(self.points) > 2 and self.points[-1][0] - self.points[0][0] > self.span:
+        while len(self.points) > 2 and self.points[-1][0] - self.points[1][0] >= self.span:
             self.points.pop(0)
         (t0, s0), (t1, s1) = self.points[0], self.points[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
 
 
 def worker_table_html(episodes, last=SMOOTHING_WINDOW) -> str:
-    """A small HTML table: per worker, its episodes, last return and recent mean."""
-    by_worker = {}
-    for e in episodes:
-        by_worker.setdefault(e.worker, []).append(e.episode_return)
-    rows = "".join(
-        f"<tr><td>{worker}</td><td>{len(returns)}</td><td>{returns[-1]:.1f}</td>"
-        f"<td>{np.mean(returns[-last:]):.1f}</td></tr>"
-        for worker, returns in sorted(by_worker.items())
-    )
-    style = "padding:1px 8px;text-align:right"
-    return (f"<table style='font-size:90%'><tr><th style='{style}'>worker</th>"
-            f"<th style='{style}'>episodes</th><th style='{style}'>last</th>"
-            f"<th style='{style}'>mean of {last}</th></tr>"
-            + rows.replace("<td>", f"<td style='{style}'>") + "</table>")
+    """The worker table (kept under its old name)."""
+    return worker_table(episodes, last)
 
 
 def settings_html(report) -> str:
     """The run's settings by the layer they came from, folded away until clicked."""
-    rows = "".join(
-        f"<tr><td style='padding:1px 8px'><i>{html.escape(source)}</i></td>"
-        f"<td style='padding:1px 8px'>"
-        + ", ".join(f"{html.escape(name)}={html.escape(repr(value))}" for name, value in items)
-        + "</td></tr>"
-        for source, items in report.grouped())
-    return (f"<details><summary>settings of this run (where each came from)</summary>"
-            f"<table style='font-size:90%'>{rows}</table></details>")
+    return settings_section(report)

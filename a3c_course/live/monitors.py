@@ -1,9 +1,12 @@
 """How a run shows its progress: nothing, a text progress bar, or a notebook dashboard.
 
-The trainer talks to a *monitor* through five members, from the parent process only:
+The trainer talks to a *monitor* through these members, from the parent process only:
 
 - ``show_settings(report)`` once, first: every setting of the run and the layer it
   came from (a :class:`~a3c_course.config.SettingsReport`);
+- ``watch_diagnostics(table)`` once, then: the run's
+  :class:`~a3c_course.runs.diagnostics.DiagnosticsTable`, which fills as the workers
+  report; a monitor that shows diagnostics reads it in ``update()``;
 - ``start()`` once, before the workers start;
 - ``update(global_step, episodes, elapsed_seconds)`` a few times a second
   (``episodes`` is the run's whole episode list so far, in order);
@@ -26,6 +29,9 @@ class Monitor:
     def show_settings(self, report):
         pass
 
+    def watch_diagnostics(self, table):
+        pass
+
     def start(self):
         pass
 
@@ -41,11 +47,19 @@ def recent_mean(episodes, last=20):
     return sum(e.episode_return for e in tail) / len(tail) if tail else float("nan")
 
 
-class TextMonitor(Monitor):
-    """A tqdm progress bar of global steps, with the recent mean return and steps/s."""
+def mean_text(episodes, last=20) -> str:
+    """The recent mean return for people: ``"-"`` before the first episode, never ``nan``."""
+    return f"{recent_mean(episodes, last):.1f}" if episodes else "-"
 
-    def __init__(self, max_steps, start_step=0, title="training", stream=None, frames_per_step=1):
+
+class TextMonitor(Monitor):
+    """A tqdm progress bar of global steps, with the recent mean return and steps/s
+    (and the time spent of a time limit, when the run has one)."""
+
+    def __init__(self, max_steps, start_step=0, title="training", stream=None, frames_per_step=1,
+                 time_limit=None):
         self.max_steps = max_steps
+        self.time_limit = time_limit
         self.start_step = start_step
         self.title = title
         self.stream = stream if stream is not None else sys.stderr
@@ -65,7 +79,10 @@ class TextMonitor(Monitor):
         if self.bar is None:
             return
         self.bar.update(max(0, min(global_step, self.max_steps) - self.bar.n))
-        postfix = dict(episodes=len(episodes), mean_return=f"{recent_mean(episodes):.1f}")
+        postfix = dict(episodes=len(episodes), mean_return=mean_text(episodes))
+        if self.time_limit is not None:
+            # The bar counts steps; a run may end at its time limit first.
+            postfix["time"] = f"{elapsed_seconds:.0f}/{self.time_limit:.0f} s"
         if self.frames_per_step > 1 and elapsed_seconds > 0:
             # Atari: one agent step is several emulator frames; the paper counts frames.
             steps = global_step - self.start_step
@@ -89,9 +106,7 @@ class StaticMonitor(Monitor):
         print(report)
 
     def close(self, result):
-        print(f"{self.title}: {result.total_steps:,} steps in {result.wall_seconds:.1f} s "
-              f"({result.steps_per_second:,.0f} steps/s), {len(result.episodes)} episodes, "
-              f"mean return of the last 20: {result.mean_return():.1f} [{result.stop_reason}]")
+        print(f"{self.title}: {result.describe()}")
 
 
 PROGRESS_NAME = "progress.csv"
@@ -132,6 +147,9 @@ class ProgressLog(Monitor):
         if self.echo is not None:
             print(report, file=self.echo, flush=True)
 
+    def watch_diagnostics(self, table):
+        self.inner.watch_diagnostics(table)
+
     def start(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
@@ -164,4 +182,4 @@ class ProgressLog(Monitor):
         if self.echo is not None:
             print(f"{values[0]}  step {global_step:,}  {rate:,.0f} steps/s "
                   f"({rate * self.frames_per_step:,.0f} frames/s)  {len(episodes)} episodes  "
-                  f"mean return (last 20) {mean:.1f}", file=self.echo, flush=True)
+                  f"mean return (last 20) {mean_text(episodes)}", file=self.echo, flush=True)

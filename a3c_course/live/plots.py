@@ -1,8 +1,13 @@
-"""Learning curves: episode returns against time or steps, with a moving average."""
+"""Learning curves (episode returns against time or steps, with a moving average) and
+the diagnostics of the updates (entropy, losses, gradient norm...) against steps."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from ..runs.diagnostics import DIAGNOSTIC_NAMES, LABELS
 
 SMOOTHING_WINDOW = 20
 
@@ -52,3 +57,91 @@ def plot_learning_curve(result, ax=None, x="global_step", label=None, per_worker
     ax.set_title(result.env_id)
     ax.legend(loc="best")
     return ax
+
+
+DIAGNOSTICS_WINDOW = 10
+"""Rows in the moving mean of a diagnostics plot (each row: about 0.5 s of one worker)."""
+
+
+def smoothed_diagnostic(table, name, window=DIAGNOSTICS_WINDOW):
+    """``(global_steps, values)`` of one diagnostic over all workers, in step order, a
+    moving mean of ``window`` rows; rows without a value are left out."""
+    steps, values = table.column("global_step").astype(float), table.column(name)
+    order = np.argsort(steps, kind="stable")
+    steps, values = steps[order], values[order]
+    keep = np.isfinite(values)
+    return steps[keep], moving_average(values[keep], window)
+
+
+def _diagnostics_of(run):
+    return run.diagnostics if hasattr(run, "diagnostics") else run
+
+
+def plot_diagnostic(run, name, ax=None, label=None, window=DIAGNOSTICS_WINDOW, per_worker=False,
+                    **style):
+    """One diagnostic of ``run`` (a RunResult, or its ``diagnostics`` table) against global steps.
+
+    Args:
+        name: a column of :mod:`a3c_course.runs.diagnostics`, e.g. ``"entropy"``.
+        per_worker: one line per worker instead of one for the run.
+        window: rows in the moving mean.
+        **style: passed to matplotlib's ``plot`` (``color``, ``linewidth``...).
+
+    Returns:
+        The matplotlib ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    if name not in DIAGNOSTIC_NAMES:
+        raise ValueError(f"no diagnostic {name!r}; choose one of {', '.join(DIAGNOSTIC_NAMES)}")
+    table = _diagnostics_of(run)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    if per_worker:
+        workers = table.column("worker")
+        for worker in sorted(set(workers.tolist())):
+            rows = [row for row in table if row.worker == worker]
+            steps = np.array([row.global_step for row in rows], dtype=float)
+            values = np.array([getattr(row, name) for row in rows], dtype=float)
+            keep = np.isfinite(values)
+            ax.plot(steps[keep], moving_average(values[keep], window), label=f"worker {worker}",
+                    **style)
+    else:
+        if label is None and hasattr(run, "algo"):
+            label = f"{run.algo}, {run.n_workers} worker{'s' * (run.n_workers > 1)}"
+        ax.plot(*smoothed_diagnostic(table, name, window), label=label, **style)
+    ax.set_xlabel("global step")
+    ax.set_ylabel(LABELS[name])
+    if per_worker or label:
+        ax.legend(loc="best")
+    return ax
+
+
+def plot_diagnostics(run, names=None, columns=3, window=DIAGNOSTICS_WINDOW, label=None, axes=None):
+    """Every diagnostic of ``run`` (or those in ``names``), one small plot each.
+
+    Pass the ``axes`` a previous call returned to draw a second run on the same plots.
+
+    Returns:
+        The array of matplotlib ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    table = _diagnostics_of(run)
+    names = list(names) if names is not None else table.names
+    if not names:
+        raise ValueError("this run has no diagnostics (it was saved before they were "
+                         "recorded, or stopped before the first update)")
+    if axes is None:
+        rows = math.ceil(len(names) / columns)
+        _, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.8 * rows),
+                               squeeze=False, constrained_layout=True)
+        for ax in axes.flat[len(names):]:
+            ax.set_visible(False)
+    for i, (ax, name) in enumerate(zip(axes.flat, names)):
+        plot_diagnostic(run, name, ax=ax, label=label, window=window)
+        ax.set_title(LABELS[name], fontsize=10)
+        ax.set_ylabel("")
+        if i and ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend is enough
+    return axes

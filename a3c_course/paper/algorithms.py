@@ -6,7 +6,8 @@ Every method is a small class with the same two jobs, which the worker loop
 - ``act(model, obs, state)``: choose the action in one state, without gradients;
 - ``loss(model, target_model, rollout)``: the loss of one rollout, computed in one
   batched forward pass; its gradient is what the worker applies to the shared
-  parameters.
+  parameters. It leaves the parts of that loss in ``last_terms`` (:class:`LossTerms`),
+  from which the worker's diagnostics are computed at no extra forward pass.
 
 A :class:`Rollout` holds up to ``t_max`` (n-step methods) or ``async_update``
 (one-step methods) consecutive steps of one worker; it ends early when the episode
@@ -66,6 +67,7 @@ The same loop without the engine's speed-ups, in the paper's order, is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -113,6 +115,20 @@ class Rollout:
         terminated = torch.zeros(len(self), dtype=torch.bool)
         terminated[-1] = self.terminated
         return terminated
+
+
+class LossTerms(NamedTuple):
+    """The parts of the last rollout's loss that the diagnostics report.
+
+    ``predictions``: :math:`V(s_i)` (A3C) or :math:`Q(s_i, a_i)` (value methods), ``[T]``;
+    ``targets``: what they were regressed to, :math:`R_i` or :math:`y_i`, ``[T]``;
+    ``policy_loss`` and ``entropy``: the sums over the rollout (A3C), else ``None``.
+    """
+
+    predictions: torch.Tensor
+    targets: torch.Tensor
+    policy_loss: torch.Tensor | None = None
+    entropy: torch.Tensor | None = None
 
 
 def _exercise_functions(overrides):
@@ -184,6 +200,7 @@ class OneStepQ(ValueMethod):
         y = self.fn["one_step_q_target"](
             rollout.reward_tensor(), next_q_values, terminated, self.hp.gamma
         )
+        self.last_terms = LossTerms(q_taken, y)
         return (y - q_taken).pow(2).sum()
 
 
@@ -209,6 +226,7 @@ class OneStepSarsa(ValueMethod):
             next_q_taken = next_q_values.gather(1, next_actions.long().unsqueeze(1)).squeeze(1)
         terminated = rollout.terminated_per_step()
         y = self.fn["sarsa_target"](rollout.reward_tensor(), next_q_taken, terminated, self.hp.gamma)
+        self.last_terms = LossTerms(q_taken, y)
         return (y - q_taken).pow(2).sum()
 
 
@@ -233,6 +251,7 @@ class NStepQ(ValueMethod):
         returns = self.fn["n_step_returns"](
             rollout.reward_tensor(), bootstrap_q.max(), rollout.terminated, self.hp.gamma
         )
+        self.last_terms = LossTerms(q_taken, returns)
         return (returns - q_taken).pow(2).sum()
 
 
@@ -275,12 +294,14 @@ class A3C:
         # ``actor_critic_loss`` runs: then the loss gets beta = 0 and the bonus is added
         # here. Otherwise the loss's own entropy term carries it, computed once, not twice.
         own_entropy = self.fn["entropy"] is not targets.entropy
-        total, _, _, _ = self.fn["actor_critic_loss"](
+        total, policy_loss, _, policy_entropy = self.fn["actor_critic_loss"](
             logits[:-1], values[:-1], rollout.action_tensor(), returns,
             0.0 if own_entropy else self.hp.entropy_beta, self.hp.value_coef,
         )
         if own_entropy:
-            total = total - self.hp.entropy_beta * self.fn["entropy"](logits[:-1]).sum()
+            policy_entropy = self.fn["entropy"](logits[:-1]).sum()
+            total = total - self.hp.entropy_beta * policy_entropy
+        self.last_terms = LossTerms(values[:-1], returns, policy_loss, policy_entropy)
         return total
 
 
@@ -305,6 +326,7 @@ class GaussianA3C(A3C):
         policy_loss = -(log_probs * td_errors.detach()).sum()
         value_loss = td_errors.pow(2).sum()
         policy_entropy = targets.gaussian_entropy(std[:-1]).sum()
+        self.last_terms = LossTerms(values[:-1], returns, policy_loss, policy_entropy)
         return policy_loss + self.hp.value_coef * value_loss - self.hp.entropy_beta * policy_entropy
 
 

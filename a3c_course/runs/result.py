@@ -4,6 +4,9 @@ A run folder holds:
 
 - ``episodes.csv``: one row per finished episode, in the order episodes finished:
   ``wall_seconds,global_step,worker,episode_return,episode_length``;
+- ``diagnostics.csv``: the workers' diagnostics of their updates (entropy, losses,
+  gradient norm, explained variance...), about two rows a second per worker; see
+  :mod:`a3c_course.runs.diagnostics`;
 - ``summary.json``: what the run was and how it went (``solved``, ``steps_per_second``...);
 - ``checkpoint.pt``: the model, the optimizer's statistics and the global step, enough to
   watch the agent or resume training.
@@ -25,6 +28,7 @@ import numpy as np
 import torch
 
 from .checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from .diagnostics import DIAGNOSTICS_NAME, DiagnosticsTable, read_diagnostics
 from ..config import Hyperparameters
 from ..paper.models import build_model
 
@@ -83,6 +87,11 @@ class RunResult:
     start_method: str = ""
     settings: dict | None = None
     """Every setting of the run with the layer it came from: ``{name: {"value", "source"}}``."""
+    diagnostics: DiagnosticsTable = field(default_factory=DiagnosticsTable)
+    """The workers' diagnostics by global step (see :mod:`a3c_course.runs.diagnostics`)."""
+    startup_seconds: float | None = None
+    """Seconds from the start until the workers' first steps were counted (processes
+    starting, imports, environments built); ``None`` when no step was."""
 
     # -- what happened -------------------------------------------------------------
     @property
@@ -117,7 +126,27 @@ class RunResult:
 
     @property
     def steps_per_second(self) -> float:
+        """Steps of this run per second of its wall time, the workers' start-up included."""
         return self.steps_this_run / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def steps_per_second_after_startup(self) -> float:
+        """Steps per second once the workers were running: the speed of training itself."""
+        if self.startup_seconds is None:
+            return 0.0
+        seconds = self.wall_seconds - self.startup_seconds
+        return self.steps_this_run / seconds if seconds > 0 else self.steps_per_second
+
+    def describe(self) -> str:
+        """One line for people: steps, time, speed, episodes and the recent mean return."""
+        mean = self.mean_return()
+        mean_text = (f"mean return of the last {min(len(self.episodes), SOLVE_WINDOW)}: "
+                     f"{mean:.1f}" if self.episodes else "no episode finished")
+        speed = self.steps_per_second_after_startup or self.steps_per_second
+        startup = (f", after {self.startup_seconds:.1f} s of start-up"
+                   if self.startup_seconds else "")
+        return (f"{self.total_steps:,} steps in {self.wall_seconds:.1f} s ({speed:,.0f} steps/s"
+                f"{startup}), {len(self.episodes)} episodes, {mean_text} [{self.stop_reason}]")
 
     def summary(self) -> dict:
         """The contents of summary.json."""
@@ -135,6 +164,8 @@ class RunResult:
             "start_step": self.start_step,
             "wall_seconds": self.wall_seconds,
             "steps_per_second": self.steps_per_second,
+            "startup_seconds": self.startup_seconds,
+            "steps_per_second_after_startup": self.steps_per_second_after_startup,
             "final_mean_return": _json_number(self.mean_return()),
             "episodes": len(self.episodes),
             "max_steps": self.max_steps,
@@ -177,20 +208,41 @@ class RunResult:
         writer.writerow(EPISODE_COLUMNS)
         writer.writerows(self.episodes)
         atomic_write(path / EPISODES_NAME, lambda f: f.write(text.getvalue().encode()))
+        diagnostics = self.diagnostics.csv_text().encode()
+        atomic_write(path / DIAGNOSTICS_NAME, lambda f: f.write(diagnostics))
         summary = json.dumps(self.summary(), indent=2) + "\n"
         atomic_write(path / SUMMARY_NAME, lambda f: f.write(summary.encode()))
         return path
 
-    def plot(self, ax=None, **kwargs):
-        """The learning curve (see :func:`a3c_course.plotting.plot_learning_curve`)."""
-        from ..live.plots import plot_learning_curve
+    def plot(self, what="return", ax=None, **kwargs):
+        """A plot of the run: ``"return"`` (the learning curve), one diagnostic by name
+        (``result.plot("entropy")``), or ``"diagnostics"``, every diagnostic of the run.
 
-        return plot_learning_curve(self, ax=ax, **kwargs)
+        See :func:`~a3c_course.live.plots.plot_learning_curve`,
+        :func:`~a3c_course.live.plots.plot_diagnostic` and
+        :func:`~a3c_course.live.plots.plot_diagnostics` for the keywords.
+        """
+        from ..live import plots
+
+        if not isinstance(what, str):  # result.plot(ax), as before there was a choice
+            what, ax = "return", what
+        if what == "return":
+            return plots.plot_learning_curve(self, ax=ax, **kwargs)
+        if what == "diagnostics":
+            return plots.plot_diagnostics(self, **kwargs)
+        return plots.plot_diagnostic(self, what, ax=ax, **kwargs)
+
+    def plot_diagnostics(self, names=None, **kwargs):
+        """Every diagnostic of the run (or ``names``), one small plot each."""
+        from ..live.plots import plot_diagnostics
+
+        return plot_diagnostics(self, names=names, **kwargs)
 
     def __repr__(self):
+        mean = f"{self.mean_return():.1f}" if self.episodes else None
         return (f"RunResult(algo={self.algo!r}, env_id={self.env_id!r}, workers={self.n_workers}, "
                 f"steps={self.total_steps}, episodes={len(self.episodes)}, "
-                f"mean_return={self.mean_return():.1f}, stop_reason={self.stop_reason!r})")
+                f"mean_return={mean}, stop_reason={self.stop_reason!r})")
 
 
 def _json_number(value):
@@ -238,4 +290,6 @@ def load_run(path) -> RunResult:
         target_model_state=checkpoint.get("target_model_state"),
         start_method=summary.get("start_method", ""),
         settings=summary.get("settings"),
+        diagnostics=read_diagnostics(path),
+        startup_seconds=summary.get("startup_seconds"),
     )
