@@ -33,6 +33,8 @@ from .errors import (
     A3CCourseError,
     ConfigError,
     NonFiniteLossError,
+    RunFolderError,
+    SaveError,
     TrainingError,
     WorkerError,
 )
@@ -54,7 +56,9 @@ __all__ = [
     "A3CCourseError",
     "ConfigError",
     "NonFiniteLossError",
+    "RunFolderError",
     "RunResult",
+    "SaveError",
     "TrainingError",
     "WorkerError",
     "budget",

@@ -21,29 +21,45 @@ dtype of the answer, inputs changed in place, whether gradient flows where it sh
 (and only there), and for ``epsilon_greedy`` the frequencies of the actions.
 
 The conventions are those of :mod:`a3c_course.targets`: tensors in, tensors out,
-float32; losses are *sums* over the steps of a rollout.
+float32; losses are *sums* over the steps of a rollout. The exercises of the
+asynchronous machinery (notebooks 6 to 9) are checked by what they do: the checkers of
+``shared_rmsprop_step`` and ``hogwild_update`` run them on real tensors and small
+networks, several calls in a row, and look at what changed; ``atari_frame`` works on
+NumPy screens; ``next_lstm_state`` on the LSTM's real states, with their graphs.
 """
 
 from __future__ import annotations
 
 from .exercises.actor_critic_loss import check_actor_critic_loss
+from .exercises.atari_frame import check_atari_frame
 from .exercises.checking import ExerciseError
 from .exercises.entropy import check_entropy
 from .exercises.epsilon_greedy import check_epsilon_greedy
+from .exercises.gaussian_entropy import check_gaussian_entropy
+from .exercises.gaussian_log_prob import check_gaussian_log_prob
+from .exercises.hogwild_update import check_hogwild_update
 from .exercises.n_step_returns import check_n_step_returns
+from .exercises.next_lstm_state import check_next_lstm_state
 from .exercises.one_step_q_target import check_one_step_q_target
 from .exercises.sarsa_target import check_sarsa_target
+from .exercises.shared_rmsprop_step import check_shared_rmsprop_step
 
 __all__ = [
     "CHECKS",
     "ExerciseError",
     "check",
     "check_actor_critic_loss",
+    "check_atari_frame",
     "check_entropy",
     "check_epsilon_greedy",
+    "check_gaussian_entropy",
+    "check_gaussian_log_prob",
+    "check_hogwild_update",
     "check_n_step_returns",
+    "check_next_lstm_state",
     "check_one_step_q_target",
     "check_sarsa_target",
+    "check_shared_rmsprop_step",
 ]
 
 #: The checker of each exercise, by the exercise's name (as ``train()`` accepts it).
@@ -54,6 +70,12 @@ CHECKS = {
     "epsilon_greedy": check_epsilon_greedy,
     "entropy": check_entropy,
     "actor_critic_loss": check_actor_critic_loss,
+    "shared_rmsprop_step": check_shared_rmsprop_step,
+    "hogwild_update": check_hogwild_update,
+    "atari_frame": check_atari_frame,
+    "gaussian_log_prob": check_gaussian_log_prob,
+    "gaussian_entropy": check_gaussian_entropy,
+    "next_lstm_state": check_next_lstm_state,
 }
 
 

@@ -27,9 +27,10 @@ import ast
 import json
 import signal
 import sys
+from pathlib import Path
 
 from .config import ALGORITHM_NAMES
-from .errors import A3CCourseError, ConfigError, TrainingError
+from .errors import A3CCourseError, ConfigError, SaveError, TrainingError
 
 
 def _parse_setting(text: str):
@@ -66,10 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop when the mean return of the last 20 episodes reaches R "
                             "(with --resume: the run's own)")
     train.add_argument("--time-limit", type=float, metavar="SECONDS")
-    train.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    train.add_argument("--out", required=True, metavar="DIR",
+                       help="run folder to write (one that holds a run already needs --resume "
+                            "or --overwrite)")
     train.add_argument("--resume", metavar="DIR",
                        help="continue the run saved in DIR: model, optimizer statistics, global "
-                            "step, and its settings unless given again")
+                            "step, and its settings (the environment's too) unless given again")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run that --out holds already")
     train.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
                        help="save the run folder every MINUTES while training (default 10)")
     train.add_argument("--recurrent", action="store_true", help="an LSTM after the trunk (A3C)")
@@ -173,26 +178,36 @@ def _grading_course(args) -> int:
 def _train(args) -> int:
     from .engine.trainer import train
 
+    _check_train_options(args)
     settings = dict(args.settings)
     if args.recurrent:
         settings["recurrent"] = True
-    run = _run_arguments(args, settings)
     env_kwargs = {}
     if args.repeat_action_probability is not None:
         env_kwargs["repeat_action_probability"] = args.repeat_action_probability
+    run = _run_arguments(args, settings, env_kwargs)
+    _check_sticky_actions(args, run)
     stop_at_return = args.stop_at_return
     if stop_at_return is None and args.resume is not None:
         from .runs.resume import saved_stop_at_return
 
         stop_at_return = saved_stop_at_return(args.resume)  # the run's own goal
+    if args.overwrite:
+        (Path(args.out) / "progress.csv").unlink(missing_ok=True)  # it is appended to
     try:
         result = train(
             max_steps=args.max_steps, stop_at_return=stop_at_return,
             time_limit=args.time_limit, start_method=args.start_method,
             live=_monitor(args, run), resume=args.resume, save_to=args.out,
-            checkpoint_every=args.checkpoint_every * 60, env_kwargs=env_kwargs,
-            tensorboard=args.tensorboard, **run,
+            checkpoint_every=args.checkpoint_every * 60, tensorboard=args.tensorboard,
+            **run,
         )
+    except SaveError as err:
+        print(f"error: {err.path} could not be written: {err.reason}.", file=sys.stderr)
+        if err.previous_kept:
+            print(f"The previous {err.path.name} in {args.out} is intact: free some space (or "
+                  f"fix the folder) and continue with --resume {args.out}", file=sys.stderr)
+        return 1
     except TrainingError as err:
         print(f"error: {err}", file=sys.stderr)
         if err.result is not None:
@@ -206,18 +221,54 @@ def _train(args) -> int:
     return 130 if result.interrupted else 0
 
 
-def _run_arguments(args, settings) -> dict:
-    """algo, env_id, n_workers, seed and settings; with --resume, the run's own by default."""
+def _check_train_options(args) -> None:
+    """What argparse cannot see: bad numbers, a file where a folder belongs, a run in the way."""
+    if args.checkpoint_every <= 0:
+        raise ConfigError(f"--checkpoint-every is in minutes and must be more than 0, "
+                          f"not {args.checkpoint_every:g}")
+    p = args.repeat_action_probability
+    if p is not None and not 0.0 <= p <= 1.0:
+        raise ConfigError(f"--repeat-action-probability is a probability, in [0, 1], not {p:g}")
+    if args.resume is not None:
+        resume = Path(args.resume)
+        if resume.exists() and not resume.is_dir():
+            hint = (f": did you mean --resume {resume.parent}?"
+                    if resume.name == "checkpoint.pt" else "")
+            raise ConfigError(f"--resume takes a run folder (the --out of a run), not the "
+                              f"file {resume}{hint}")
+        if not resume.exists():
+            raise ConfigError(f"--resume {resume}: no such folder")
+    from .runs.folder import holds_run
+
+    out = Path(args.out)
+    same = args.resume is not None and out.resolve() == Path(args.resume).resolve()
+    if holds_run(out) and not same and not args.overwrite:
+        raise ConfigError(f"{out} holds a run already: continue it with --resume {out}, "
+                          f"or replace it with --overwrite (or choose another --out)")
+
+
+def _check_sticky_actions(args, run) -> None:
+    from .envs.make import is_atari
+
+    if args.repeat_action_probability is not None and not is_atari(run["env_id"]):
+        raise ConfigError(f"--repeat-action-probability (sticky actions) is for Atari games "
+                          f"(ALE/...-v5); {run['env_id']} has no such setting")
+
+
+def _run_arguments(args, settings, env_kwargs) -> dict:
+    """algo, env_id, n_workers, seed, env_kwargs and settings; with --resume, the run's own
+    by default (each one given again replaces the run's)."""
     if args.resume is not None:
         from .runs.resume import resume_arguments
 
         return resume_arguments(args.resume, args.algo, args.env, args.workers, args.seed,
-                                settings)
+                                settings, env_kwargs)
     if args.env is None:
         raise ConfigError("--env is required (e.g. --env ALE/Pong-v5), unless --resume DIR "
                           "continues a run")
-    return dict(algo=args.algo or "a3c", env_id=args.env, n_workers=args.workers or 2,
-                seed=args.seed or 0, **settings)
+    return dict(algo=args.algo or "a3c", env_id=args.env,
+                n_workers=2 if args.workers is None else args.workers,
+                seed=0 if args.seed is None else args.seed, env_kwargs=env_kwargs, **settings)
 
 
 def _monitor(args, run):
@@ -266,6 +317,9 @@ def main(argv=None) -> int:
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before training started (or after it was saved)
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -36,3 +36,23 @@ class NonFiniteLossError(WorkerError):
     def __init__(self, message, global_step, worker_traceback="", worker=None, result=None):
         super().__init__(message, worker_traceback, worker, result)
         self.global_step = global_step
+
+
+class RunFolderError(A3CCourseError, ValueError):
+    """A run folder, or one of its files, cannot be read (cut short, empty, not ours)."""
+
+
+class SaveError(TrainingError):
+    """A file of the run folder could not be written (a full disk, a read-only folder).
+
+    The previous version of that file is left as it was (every file is written to a
+    temporary one, then renamed). ``path`` is the file, ``reason`` why; ``result``, when
+    raised by ``train()``, holds everything the run learned: ``err.result.save(elsewhere)``.
+    """
+
+    def __init__(self, path, reason, previous_kept=False, result=None):
+        self.path = path
+        self.reason = reason
+        self.previous_kept = previous_kept
+        kept = (f"; the previous {path.name} there is intact" if previous_kept else "")
+        super().__init__(f"could not write {path}: {reason}{kept}", result)

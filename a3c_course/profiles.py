@@ -53,6 +53,17 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "class": dict(max_steps=150_000, stop_at_return=195, time_limit=60),
         "test": dict(max_steps=1_000, stop_at_return=195, time_limit=30),
     },
+    # 06: a3c_in_one_file.py run from the notebook (its own train(): max_steps only; the
+    # learning rate is held, as its anneal_steps lie far beyond), then the student's own
+    # Hogwild update and shared RMSProp on CartPole.
+    "one_file_cartpole": {
+        "class": dict(max_steps=40_000),
+        "test": dict(max_steps=1_000),
+    },
+    "student_machinery_cartpole": {
+        "class": dict(max_steps=150_000, stop_at_return=195, time_limit=90),
+        "test": dict(max_steps=1_000, time_limit=30),
+    },
     # Pong needs millions of steps to learn (hours on 2 cores: the command line's job);
     # in class, a couple of minutes show the pipeline running on real frames. Under
     # test, the emulator ends each game after 400 frames (100 agent steps), so that
@@ -82,6 +93,11 @@ BUDGETS: dict[str, dict[str, dict]] = {
     "watch_pendulum": {
         "class": dict(max_steps=300),
         "test": dict(max_steps=20),
+    },
+    # 09: the cost of a state never detached, over this many rollouts of a hand-made loop.
+    "undetached_rollouts": {
+        "class": dict(max_steps=40),
+        "test": dict(max_steps=8),
     },
     # 09: one run of the memory maze (two per notebook: feed-forward, then recurrent).
     # The 2M steps set the learning rate's schedule; the time limit ends the

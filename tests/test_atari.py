@@ -13,6 +13,7 @@ from in_process import in_process_worker_loop
 from a3c_course import ConfigError, budget, train
 from a3c_course.config import RunConfig, default_hyperparameters
 from a3c_course.envs import AtariOptions, make_env, read_spaces
+from a3c_course.paper import targets
 from a3c_course.paper.models import build_model, model_spec
 from a3c_course.paper.optim import build_optimizer
 from a3c_course.runs.checkpoint import load_checkpoint
@@ -76,25 +77,47 @@ def test_observations_are_four_stacked_84x84_grayscale_uint8_frames():
 
 def test_each_observed_frame_is_the_max_of_the_last_two_of_four_emulator_frames():
     # The same game, deterministic (no sticky actions, no random no-ops), twice: once
-    # through make_env, once as the bare emulator, stepped 4 frames per agent step.
+    # through make_env, once as the bare emulator (RGB), stepped 4 frames per agent step.
     env = make_env(PONG, seed=3, atari=AtariOptions(noop_max=0, repeat_action_probability=0.0))
-    raw = gym.make(PONG, frameskip=1, repeat_action_probability=0.0, obs_type="grayscale")
-    env.reset(seed=3)
-    raw.reset(seed=3)
+    raw = gym.make(PONG, frameskip=1, repeat_action_probability=0.0, obs_type="rgb")
+    first, _ = env.reset(seed=3)
+    screen, _ = raw.reset(seed=3)
+    assert np.array_equal(first[-1], targets.atari_frame(screen, screen))
     max_differs_from_last = 0
     for step in range(80):
         action = (0, 2, 3, 2, 0, 3)[step % 6]
         obs, *_ = env.step(action)
         frames = [raw.step(action)[0] for _ in range(4)]
-        expected = cv2.resize(np.maximum(frames[2], frames[3]), (84, 84),
-                              interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(np.maximum(frames[2], frames[3]), cv2.COLOR_RGB2GRAY)
+        expected = cv2.resize(grey, (84, 84), interpolation=cv2.INTER_AREA)
         assert np.array_equal(obs[-1], expected), f"agent step {step}"
-        last_only = cv2.resize(frames[3], (84, 84), interpolation=cv2.INTER_AREA)
+        last_only = cv2.resize(cv2.cvtColor(frames[3], cv2.COLOR_RGB2GRAY), (84, 84),
+                               interpolation=cv2.INTER_AREA)
         max_differs_from_last += not np.array_equal(expected, last_only)
     # The max matters: the ball moves between the two frames, so it shows twice.
     assert max_differs_from_last > 10
     env.close()
     raw.close()
+
+
+def test_a_frame_function_given_to_make_env_makes_every_observed_frame():
+    seen = []
+
+    def inverted(previous_frame, frame):
+        out = 255 - targets.atari_frame(previous_frame, frame)
+        seen.append(out)
+        return out
+
+    options = AtariOptions(noop_max=0, repeat_action_probability=0.0)
+    mine = make_env(PONG, seed=3, atari=options, atari_frame=inverted)
+    library = make_env(PONG, seed=3, atari=options)
+    for env in (mine, library):
+        env.reset(seed=3)
+    for step in range(20):
+        obs, *_ = mine.step(step % 6)
+        reference, *_ = library.step(step % 6)
+        assert np.array_equal(obs[-1], seen[-1])
+        assert np.array_equal(obs, 255 - reference)
 
 
 def test_sticky_actions_follow_the_v5_default_unless_chosen_otherwise():
@@ -223,7 +246,10 @@ def test_the_lstm_state_carries_across_rollouts_and_resets_when_a_game_ends():
 @pytest.fixture(scope="module")
 def tiny_pong(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pong")
-    result = train("a3c", PONG, n_workers=2, seed=0, save_to=folder, **budget("a3c_pong"), **FAST)
+    # The budget's time limit is a safety net for the notebook; here the run must end on
+    # its steps however busy the machine is.
+    steps = {**budget("a3c_pong"), "time_limit": 600}
+    result = train("a3c", PONG, n_workers=2, seed=0, save_to=folder, **steps, **FAST)
     return result, folder
 
 

@@ -21,7 +21,8 @@ WEIGHTS = 2_000_000
 
 
 def make_checkpoint(step):
-    return {"global_step": step, "model_state": {"weight": torch.full((WEIGHTS,), float(step))}}
+    return {"algo": "a3c", "env_id": "CartPole-v1", "model_spec": {}, "global_step": step,
+            "model_state": {"weight": torch.full((WEIGHTS,), float(step))}}
 
 
 def assert_whole(path):

@@ -1,34 +1,90 @@
-"""The shared optimizers: the same updates as torch's, with state in shared memory."""
+"""The shared optimizers: the paper's RMSProp and torch's Adam, with state in shared memory."""
 
 import math
 
 import pytest
 import torch
 
-from a3c_course.engine.flat_params import flatten_parameters
+from a3c_course.engine.flat_params import flatten_gradients, flatten_parameters
+from a3c_course.paper import targets
 from a3c_course.paper.optim import SharedAdam, SharedRMSprop, adam_step_bound
 
 
-def run_side_by_side(ours_cls, theirs_cls, steps=30, **kwargs):
+def run_side_by_side(ours_cls, theirs_cls, steps=30, flat=False, atol=1e-7, **kwargs):
     torch.manual_seed(0)
     ours_model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
     theirs_model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
     theirs_model.load_state_dict(ours_model.state_dict())
+    if flat:
+        flatten_parameters(ours_model)
+        flat_grad = flatten_gradients(ours_model)
     ours = ours_cls(ours_model.parameters(), **kwargs)
     theirs = theirs_cls(theirs_model.parameters(), **kwargs)
     for _ in range(steps):
         x = torch.randn(16, 4)
         for model, optimizer in ((ours_model, ours), (theirs_model, theirs)):
-            optimizer.zero_grad()
+            if flat and model is ours_model:
+                flat_grad.zero_()  # the worker's way: the gradients stay views
+            else:
+                optimizer.zero_grad()
             model(x).pow(2).mean().backward()
             optimizer.step()
         for a, b in zip(ours_model.parameters(), theirs_model.parameters()):
-            assert torch.allclose(a, b, atol=1e-7), "parameters diverged from torch's optimizer"
+            assert torch.allclose(a, b, atol=atol), "parameters diverged from the other optimizer"
     return ours
 
 
-def test_shared_rmsprop_matches_torch_rmsprop_step_for_step():
-    run_side_by_side(SharedRMSprop, torch.optim.RMSprop, lr=1e-2, alpha=0.99, eps=1e-5)
+class PaperRMSprop:
+    """The paper's RMSProp written out, one parameter at a time: the yardstick."""
+
+    def __init__(self, params, lr, alpha, eps):
+        self.params, self.lr, self.alpha, self.eps = list(params), lr, alpha, eps
+        self.g = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        for p, g in zip(self.params, self.g):
+            g.copy_(self.alpha * g + (1 - self.alpha) * p.grad**2)
+            p.copy_(p - self.lr * p.grad / torch.sqrt(g + self.eps))
+
+
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "per-parameter"])
+def test_shared_rmsprop_is_the_papers_update_step_for_step(flat):
+    optimizer = run_side_by_side(SharedRMSprop, PaperRMSprop, lr=1e-2, alpha=0.99, eps=0.1,
+                                 flat=flat)
+    assert (optimizer.flat is not None) == flat
+
+
+def test_shared_rmsprop_puts_eps_inside_the_root_unlike_torch():
+    # With a large eps the two forms part at the first step.
+    with pytest.raises(AssertionError, match="diverged"):
+        run_side_by_side(SharedRMSprop, torch.optim.RMSprop, steps=1, lr=1e-2, alpha=0.99, eps=0.1)
+    # Where eps is negligible next to the average of squared gradients, they are one update.
+    run_side_by_side(SharedRMSprop, torch.optim.RMSprop, steps=5, lr=1e-3, alpha=0.99, eps=1e-30,
+                     atol=1e-6)
+
+
+def test_a_step_function_replaces_the_update_and_gets_one_tensor_per_parameter():
+    calls = []
+
+    def my_step(params, grads, square_avgs, lr, alpha, eps):
+        calls.append([tuple(p.shape) for p in params])
+        targets.shared_rmsprop_step(params, grads, square_avgs, lr, alpha, eps)
+
+    optimizer = run_side_by_side(SharedRMSprop, PaperRMSprop, steps=3, lr=1e-2, alpha=0.9,
+                                 eps=0.01, flat=True)
+    assert optimizer.flat is not None
+    optimizer.step_function = my_step
+    model_params = optimizer.param_groups[0]["params"]
+    for p in model_params:
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    # Even on flat parameters with flat gradients, the student's step sees the layers.
+    assert calls == [[tuple(p.shape) for p in model_params]]
 
 
 def test_shared_adam_matches_torch_adam_step_for_step():
@@ -44,7 +100,7 @@ def test_state_is_allocated_in_shared_memory_before_any_step(cls):
 
 
 def test_step_count_is_shared_and_counts_updates():
-    optimizer = run_side_by_side(SharedRMSprop, torch.optim.RMSprop, steps=7, lr=1e-3, eps=1e-5)
+    optimizer = run_side_by_side(SharedRMSprop, PaperRMSprop, steps=7, lr=1e-3, alpha=0.99, eps=1e-5)
     assert all(int(state["step"]) == 7 for state in optimizer.state.values())
     assert all(state["step"].is_shared() for state in optimizer.state.values())
 

@@ -33,7 +33,11 @@ def constraints():
 def environment_yml_pip_lines():
     lines = (REPO / "environment.yml").read_text().splitlines()
     start = lines.index("  - pip:")
-    return [l.strip()[2:] for l in lines[start + 1:] if l.strip().startswith("- ")]
+    return [l.strip()[2:] for l in lines[start + 1:]
+            if l.strip().startswith("- ") and not l.strip().startswith("- --")]
+
+
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
@@ -68,11 +72,28 @@ def test_torch_is_pinned_to_the_cpu_build_version():
 
 def test_readme_holds_the_setup_and_test_commands_that_ci_runs():
     readme = (REPO / "README.md").read_text()
-    assert '<!-- setup-command -->\n```bash\npython -m pip install -c constraints.txt -e ".[dev]"' in readme
+    assert ('<!-- setup-command -->\n```bash\npython -m pip install -c constraints.txt -e ".[dev]"'
+            f" --extra-index-url {CPU_INDEX}\n") in readme
     assert "<!-- test-command -->\n```bash\npython -m pytest\n" in readme
-    assert "jupyter lab notebooks/" in readme
+    assert "jupyter lab notebooks/" in readme and "--allow-root" in readme
     assert "bash" in (REPO / ".ci" / "run").read_text()
 
 
 def test_the_console_script_is_declared():
     assert pyproject()["project"]["scripts"]["a3c-course"] == "a3c_course.cli:main"
+
+
+def test_linux_without_a_gpu_gets_the_cpu_build_of_torch_from_both_install_files():
+    readme = (REPO / "README.md").read_text()
+    assert f"--extra-index-url {CPU_INDEX}" in readme
+    environment = (REPO / "environment.yml").read_text()
+    assert f"- --extra-index-url {CPU_INDEX}" in environment
+    # Where a route could not be tried from the development machine, the README says so.
+    assert "could not be run" in readme
+
+
+def test_the_python_versions_agree():
+    requires = pyproject()["project"]["requires-python"]
+    assert requires == ">=3.11"  # the pinned NumPy 2.4, matplotlib 3.11, mujoco 4 need 3.11
+    assert "Python 3.11 or newer" in (REPO / "README.md").read_text()
+    assert "python=3.11" in (REPO / "environment.yml").read_text()

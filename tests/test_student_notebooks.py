@@ -190,6 +190,14 @@ def test_the_course_notebooks_hold_the_exercises_of_the_issue():
                  "actor_critic_loss", "entropy"):
         assert name in exercises, f"no notebook asks for {name}"
         assert f"check_{name}" in checks, f"no graded test cell checks {name}"
+    # The asynchronous machinery, in the notebooks the issue names.
+    for name, notebook in (("shared_rmsprop_step", "06_parallelism.ipynb"),
+                           ("hogwild_update", "06_parallelism.ipynb"),
+                           ("atari_frame", "07_atari.ipynb"),
+                           ("gaussian_log_prob", "08_continuous_control.ipynb"),
+                           ("gaussian_entropy", "08_continuous_control.ipynb"),
+                           ("next_lstm_state", "09_memory_mazes.ipynb")):
+        assert exercises.get(name) == notebook, f"{notebook} does not ask for {name}"
 
 
 STUDENT_PATHS = [NOTEBOOKS / p.name for p in SOLUTION_PATHS

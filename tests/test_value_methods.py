@@ -171,7 +171,8 @@ def test_each_value_method_has_its_own_target_interval_and_atari_keeps_the_paper
     assert default_hyperparameters(None, "q").target_update_interval == 100
     assert default_hyperparameters(None, "sarsa").target_update_interval == 100
     assert default_hyperparameters(None, "nstep-q").target_update_interval == 1_000
-    assert default_hyperparameters("atari", "q").target_update_interval == 40_000
+    # The paper's 40,000 frames: 10,000 agent steps of 4 frames.
+    assert default_hyperparameters("atari", "q").target_update_interval == 10_000
     assert default_hyperparameters(None, "q", target_update_interval=7).target_update_interval == 7
     result = train("sarsa", "CartPole-v1", max_steps=200, live="none")
     assert result.hyperparameters.target_update_interval == 100

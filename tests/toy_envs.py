@@ -8,45 +8,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+# The course's memory task, here under a test id too.
+from a3c_course.envs.course_envs import CueRecall
+
 CUE_RECALL = "a3c_course_tests/CueRecall-v0"
 BOX_TARGET = "a3c_course_tests/BoxTarget-v0"
-
-
-class CueRecall(gym.Env):
-    """Remember a cue for a few steps: the smallest task that needs memory.
-
-    Step 0 shows a cue, -1 or +1; the next ``delay`` steps show nothing; the last
-    step shows the flag "answer now". Only the answer counts: reward 1 if the action
-    (0 or 1) matches the cue's sign, else 0. An agent without memory sees the same
-    observation at answer time whatever the cue was, so it is right half the time.
-
-    Observations: ``[cue, answer_flag, step / length]``; the step index also lets a
-    test check which observation a rollout holds.
-    """
-
-    def __init__(self, delay=2, render_mode=None):
-        self.length = delay + 2
-        self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
-        self.action_space = spaces.Discrete(2)
-        self.cue = 1.0
-        self.t = 0
-
-    def _obs(self):
-        cue = self.cue if self.t == 0 else 0.0
-        answer = 1.0 if self.t == self.length - 1 else 0.0
-        return np.array([cue, answer, self.t / self.length], dtype=np.float32)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.cue = float(self.np_random.choice([-1.0, 1.0]))
-        self.t = 0
-        return self._obs(), {}
-
-    def step(self, action):
-        done = self.t == self.length - 1
-        reward = float(int(action) == int(self.cue > 0)) if done else 0.0
-        self.t += 1
-        return self._obs(), reward, done, False, {}
 
 
 class BoxTarget(gym.Env):

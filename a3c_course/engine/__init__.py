@@ -6,6 +6,12 @@
 - :mod:`~a3c_course.engine.processes`: starting worker processes safely (start
   methods, interrupts, the user's main module);
 - :mod:`~a3c_course.engine.worker`: the loop each worker runs;
+- :mod:`~a3c_course.engine.worker_process`: what a worker process sets up around its loop
+  (signals, dying with its parent, saying where it is stuck);
+- :mod:`~a3c_course.engine.student_functions`: what each exercise function must return,
+  checked on its first call in the worker;
+- :mod:`~a3c_course.engine.capacity`: how many workers the machine can hold;
+- :mod:`~a3c_course.engine.leftovers`: what a killed run can leave (semaphores), cleared;
 - :mod:`~a3c_course.engine.diagnostics`: what a worker sums over its updates and
   reports twice a second;
 - :mod:`~a3c_course.engine.flat_params` and :mod:`~a3c_course.engine.fast_acting`: the

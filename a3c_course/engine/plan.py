@@ -25,14 +25,18 @@ from ..config import (
     unknown_names_message,
 )
 from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
+from ..envs.user_envs import registration_for_workers
 from ..errors import ConfigError
 from ..paper import targets
 from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
-from ..paper.models import model_spec
+from ..paper.models import build_model, model_spec
+from ..paper.targets import ATARI_FRAME_SIZE
 from ..profiles import origin_of
-from ..runs.checkpoint import load_checkpoint
+from ..runs.checkpoint import load_checkpoint, remove_stale_temporaries
 from ..runs.diagnostics import read_diagnostics
+from ..runs.folder import check_writable
 from ..runs.result import read_episodes
+from .capacity import check_worker_count
 from .processes import start_context
 from .shared import worker_seed
 
@@ -61,6 +65,8 @@ class RunPlan:
     checkpoint_every: float | None
     settings: SettingsReport
     """Every setting of the run, with the layer it came from (printed as the run starts)."""
+    function_names: tuple = ()
+    """The names of the student's functions the workers run."""
     previous_diagnostics: list = field(default_factory=list)
     """The diagnostics rows the resumed run's folder logged so far."""
 
@@ -89,12 +95,14 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
             raise ConfigError("checkpoint_every needs save_to, the folder to write checkpoints to")
     context = start_context(start_method)
     functions, hp_overrides = split_settings(settings)
-
+    function_names = tuple(name for name in settings if name in targets.EXERCISE_FUNCTIONS)
     check_env_id(env_id)
     env_kwargs = dict(env_kwargs or {})
     spaces = read_spaces(env_id, env_kwargs)
+    env_registration = registration_for_workers(env_id)
     discrete = isinstance(spaces.action_space, gym.spaces.Discrete)
     method = algorithm_class(algo, discrete)
+    refuse_discrete_only_functions(function_names, discrete, env_id)
     if issubclass(method, ValueMethod) and not discrete:
         raise ConfigError(
             f"{algo!r} is a value-based method: it needs a discrete action space to take "
@@ -111,6 +119,9 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                           "feed-forward Q-networks, as in the paper")
     spec = model_spec(spaces.observation_space, spaces.action_space, method.head,
                       hp.hidden_sizes, hp.recurrent)
+    check_worker_count(n_workers, count_parameters(spec), len(functions))
+    check_functions_are_used([name for name in settings if name in targets.EXERCISE_FUNCTIONS],
+                             env_id, env_kwargs, discrete, hp)
 
     checkpoint, previous_episodes, previous_diagnostics = None, [], []
     if resume is not None:
@@ -121,6 +132,10 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         raise ConfigError(f"the run to resume is at global step {start_step} already; "
                           f"give a larger max_steps than {max_steps} to train further")
 
+    if save_to is not None:  # found now, not after an hour of training
+        check_writable(save_to, "save_to")
+        remove_stale_temporaries(save_to)  # what a killed earlier save left there
+
     final_epsilons = [
         draw_final_epsilon(seed, i, hp.final_epsilons, hp.final_epsilon_probs)
         if issubclass(method, ValueMethod) else None
@@ -130,12 +145,14 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
     n_workers, seed, max_steps = int(n_workers), int(seed), int(max_steps)  # plain numbers
     config = RunConfig(algo=algo, env_id=env_id, n_workers=n_workers, seed=seed,
                        max_steps=max_steps, hyperparameters=hp, model_spec=spec,
-                       env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step)
+                       env_kwargs=env_kwargs, frames_per_step=spaces.frames_per_step,
+                       env_registration=env_registration)
     return RunPlan(config=config, context=context, functions=functions, method=method,
                    stop_at_return=stop_at_return, time_limit=time_limit, checkpoint=checkpoint,
                    previous_episodes=previous_episodes, start_step=start_step,
                    final_epsilons=final_epsilons, save_to=save_to,
                    checkpoint_every=checkpoint_every, settings=settings_report,
+                   function_names=function_names,
                    previous_diagnostics=previous_diagnostics)
 
 
@@ -187,6 +204,64 @@ def split_settings(settings):
     return blob, hp_overrides
 
 
+def refuse_discrete_only_functions(names, discrete, env_id) -> None:
+    """A student's ``actor_critic_loss`` and ``entropy`` work on logits of discrete actions;
+    with continuous actions the Gaussian policy's loss would silently not use them."""
+    written_for_logits = [name for name in names if name in ("actor_critic_loss", "entropy")]
+    if written_for_logits and not discrete:
+        raise ConfigError(
+            f"{' and '.join(written_for_logits)} work on the logits of a discrete policy, but "
+            f"{env_id} has continuous actions, where A3C's Gaussian policy has no logits: "
+            "your function would not be used. Train it on a discrete environment "
+            "(e.g. CartPole-v1); for continuous actions the Gaussian policy's own pieces are "
+            "gaussian_log_prob and gaussian_entropy (notebook 8)")
+
+
+def count_parameters(spec) -> int:
+    """The number of weights of the model ``spec`` describes."""
+    return sum(p.numel() for p in build_model(spec).parameters())
+
+
+#: Exercises that only some runs call: the name, when a run calls it, and what to change.
+_USED_WHEN = {
+    "shared_rmsprop_step": (
+        lambda env_id, discrete, hp: hp.optimizer in ("shared_rmsprop", "rmsprop"),
+        "it is the RMSProp optimizer's step, and this run uses optimizer={optimizer!r}: "
+        "add optimizer='shared_rmsprop'"),
+    "atari_frame": (
+        lambda env_id, discrete, hp: is_atari(env_id),
+        "it makes the frames of Atari games, and {env_id} is not one: train on an "
+        "'ALE/...' id, e.g. 'ALE/Pong-v5'"),
+    "gaussian_log_prob": (
+        lambda env_id, discrete, hp: not discrete,
+        "it is the Gaussian policy's, and {env_id} has discrete actions (a softmax "
+        "policy): train on continuous actions, e.g. 'InvertedPendulum-v5'"),
+    "gaussian_entropy": (
+        lambda env_id, discrete, hp: not discrete,
+        "it is the Gaussian policy's, and {env_id} has discrete actions (a softmax "
+        "policy): train on continuous actions, e.g. 'InvertedPendulum-v5'"),
+    "next_lstm_state": (
+        lambda env_id, discrete, hp: hp.recurrent,
+        "it carries the LSTM's state, and this run has no LSTM: add recurrent=True"),
+}
+
+
+def check_functions_are_used(names, env_id, env_kwargs, discrete, hp) -> None:
+    """Refuse a student's function that this run would never call (it would not be tested)."""
+    for name in names:
+        if name not in _USED_WHEN:
+            continue
+        used, why = _USED_WHEN[name]
+        if not used(env_id, discrete, hp):
+            raise ConfigError(f"this run would never call your {name}: "
+                              + why.format(optimizer=hp.optimizer, env_id=env_id))
+    options = env_kwargs.get("atari")
+    if "atari_frame" in names and options is not None and options.screen_size != ATARI_FRAME_SIZE:
+        raise ConfigError(f"atari_frame makes {ATARI_FRAME_SIZE}x{ATARI_FRAME_SIZE} frames, and "
+                          f"this run asks for {options.screen_size}x{options.screen_size} "
+                          "(AtariOptions.screen_size): leave screen_size at its default")
+
+
 def read_resume(resume, algo, env_id, spec):
     """The checkpoint to resume from, and the episodes its run folder logged so far."""
     checkpoint = load_checkpoint(resume)
@@ -196,7 +271,7 @@ def read_resume(resume, algo, env_id, spec):
     if checkpoint["model_spec"] != spec:
         raise ConfigError(f"{resume} holds a model {checkpoint['model_spec']}, but these settings "
                           f"build {spec}; resume with the settings of the original run")
-    folder = Path(resume)
+    folder = Path(resume) if Path(resume).is_dir() else Path(resume).parent
     episodes = read_episodes(folder) if (folder / "episodes.csv").exists() else []
     return checkpoint, episodes
 

@@ -8,7 +8,9 @@ its guard here:
 - the user's main module: under ``spawn`` and ``forkserver`` every child re-imports
   it, which restarts training in a script without a main guard
   (:func:`main_module_hidden`);
-- an interrupt that arrives while workers start (:func:`sigint_ignored`).
+- an interrupt that arrives while the run starts (:class:`StartupInterrupts`): it is
+  remembered, not lost, and acted on once start-up is over, so that nothing is left
+  half-started or half-imported.
 
 :func:`drain` reads a results queue without blocking for long.
 """
@@ -67,17 +69,64 @@ def main_module_hidden():
             main.__dict__.update(saved)
 
 
-@contextmanager
-def sigint_ignored():
-    """Ignore Ctrl-C while starting workers: they inherit it, and the parent alone decides."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+class StartupInterrupts:
+    """Ctrl-C (or Jupyter's interrupt) while a run starts: remembered, acted on after.
+
+    An interrupt that lands in the middle of starting the fork server, a worker, or an
+    import (matplotlib's, torch's) can leave it half-done, and a half-done import breaks
+    every later ``train()`` in that kernel. So, while start-up runs (``with
+    StartupInterrupts() as startup:``):
+
+    - SIGINT runs a handler that only records it (``startup.interrupted``); the trainer
+      checks it between steps of the start-up and, once it is over, stops the run and
+      returns what there is;
+    - SIGINT is *blocked* in this thread, so that every process started meanwhile (the
+      fork server, the workers) starts with it blocked, not with Python's handler or
+      the default action, and cannot die of it halfway through its imports. A worker
+      ignores SIGINT and unblocks it first thing (see :mod:`.worker_process`); a
+      blocked signal that is then ignored is discarded.
+
+    Outside the main thread (where Python allows no signal handler), and where SIGINT is
+    ignored on purpose, it does nothing.
+    """
+
+    def __init__(self):
+        self.interrupted = False
+        self._active = False
+        self._blocked = False
+        self._previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is not threading.main_thread()
+                or not hasattr(signal, "SIGINT")
+                or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+            return self  # no handler allowed here, or Ctrl-C ignored on purpose (a job run with &)
+        self._previous = signal.signal(signal.SIGINT, self._record)
+        self._active = True
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            self._blocked = True
+        return self
+
+    def _record(self, signum, frame):
+        self.interrupted = True
+
+    def end(self) -> bool:
+        """Restore Ctrl-C as it was (a pending one is recorded); whether one came."""
+        if self._active:
+            self._active = False
+            if self._blocked:
+                self._blocked = False
+                # A SIGINT that arrived while blocked is delivered now, to _record:
+                # signal.signal() below runs pending handlers before it swaps them.
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            previous = self._previous if self._previous is not None else signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
+        return self.interrupted
+
+    def __exit__(self, *exc):
+        self.end()
+        return False
 
 
 def drain(queue, timeout):

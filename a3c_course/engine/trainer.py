@@ -12,38 +12,53 @@ The data flows one way. The parent:
 5. sets the stop event, waits for the workers (terminating any that do not stop in
    time) and returns a :class:`~a3c_course.results.RunResult`.
 
-Whatever happens (an interrupt, a worker's exception, a NaN loss) no worker process
-outlives ``train()``, and what was learned so far is returned or attached to the error.
+Whatever happens (an interrupt, a worker's exception, a NaN loss, a full disk) no
+worker process outlives ``train()``, and what was learned so far is returned or
+attached to the error. An interrupt during start-up is deferred until the start-up is
+over (:class:`~a3c_course.engine.processes.StartupInterrupts`), then stops the run.
+
+The same parent, without the checks, the live view and the fault handling, is the
+``train`` function of :mod:`a3c_course.paper.a3c_in_one_file`: read it first.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import math
 import multiprocessing
 import multiprocessing.forkserver
 import time
+import warnings
 from collections import deque
 
-from ..errors import NonFiniteLossError, WorkerError
+from ..errors import ConfigError, NonFiniteLossError, SaveError, WorkerError
 from ..live.choose import make_monitor
 from ..paper.models import build_model
 from ..runs.diagnostics import DiagnosticsTable
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult
 from .diagnostics import DIAGNOSTICS
+from .leftovers import NamedSemaphores, remove_stale_semaphores
 from .plan import RunPlan, make_plan
-from .processes import drain, main_module_hidden, sigint_ignored
+from .processes import StartupInterrupts, drain, main_module_hidden
 from .shared import build_shared_state, global_step, worker_seed
-from .worker import DONE, EPISODE, ERROR, run_worker
+from .worker import DONE, EPISODE, ERROR, READY, run_worker
+from .worker_process import STALLED
 
 SHUTDOWN_GRACE_SECONDS = 3.0
 POLL_SECONDS = 0.05
 MONITOR_SECONDS = 0.25
+STALL_SECONDS = 30.0
+"""A worker that has taken no step for this long says which function it is in."""
+
+
+class StalledRunWarning(UserWarning):
+    """A worker has taken no step for a long while (the message says where it is)."""
 
 
 def train(
     algo: str = "a3c",
-    env_id: str = "CartPole-v1",
+    env_id: str | None = None,
     n_workers: int = 2,
     seed: int = 0,
     max_steps: int = 100_000,
@@ -56,6 +71,7 @@ def train(
     checkpoint_every: float | None = None,
     env_kwargs: dict | None = None,
     tensorboard=None,
+    env=None,
     **settings,
 ) -> RunResult:
     """Train ``algo`` on ``env_id`` with ``n_workers`` processes sharing one model.
@@ -63,7 +79,9 @@ def train(
     Args:
         algo: ``"a3c"``, ``"q"`` (one-step Q-learning), ``"sarsa"`` (one-step Sarsa)
             or ``"nstep-q"`` (n-step Q-learning).
-        env_id: a Gymnasium id (see :func:`a3c_course.make_env`).
+        env_id: a Gymnasium id (see :func:`a3c_course.make_env`), ``"CartPole-v1"`` by
+            default. Your own environment works under every start method: an id you
+            registered (in a cell, a script or a module), or ``"my_module:MyEnv-v0"``.
         n_workers: worker processes (actor-learners), each with its own environment.
         seed: seeds the model's initialisation and every worker.
         max_steps: budget of global steps (agent steps summed over workers; for Atari
@@ -78,40 +96,65 @@ def train(
         resume: a run folder (or checkpoint) to continue: model, optimizer statistics
             and global step; ``max_steps`` counts from the start of the first run.
         save_to: a folder to write the run to, at the end and every
-            ``checkpoint_every`` seconds while it trains.
+            ``checkpoint_every`` seconds while it trains (checked before training).
         checkpoint_every: seconds between periodic saves to ``save_to``.
         env_kwargs: keywords for :func:`a3c_course.make_env` in every worker.
         tensorboard: a folder for TensorBoard logs (``"runs/tb"``): the episode returns
             and every diagnostic go to a new subfolder of it for this run; view them with
             ``tensorboard --logdir runs/tb``. Needs the ``tensorboard`` package.
+        env: instead of ``env_id``, an environment class or a function that returns an
+            environment (``train(env=MyEnv)``); it is sent to the workers by value.
         **settings: hyperparameters (see :class:`a3c_course.config.Hyperparameters`:
             ``lr``, ``gamma``, ``t_max``, ``entropy_beta``...) and exercise functions
             to use instead of the reference ones, by name: ``n_step_returns=my_fn``.
 
     Returns:
         A :class:`~a3c_course.results.RunResult`, also when training was interrupted
-        (``result.stop_reason == "interrupted"``).
+        (``result.stop_reason == "interrupted"``), even during start-up.
 
     Raises:
         ConfigError: bad input, before any process starts.
-        WorkerError: a worker raised; ``err.worker_traceback`` has its traceback and
-            ``err.result`` what was learned until then.
+        WorkerError: a worker raised (or a student's function returned the wrong shape);
+            ``err.worker_traceback`` has its traceback and ``err.result`` what was
+            learned until then.
         NonFiniteLossError: the loss became NaN or infinite at ``err.global_step``.
+        SaveError: ``save_to`` could not be written at the end; ``err.result`` holds
+            the run (``err.result.save(another_folder)``).
     """
-    plan = make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit,
-                     start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
-    monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
-                           stop_at_return=stop_at_return, title=f"{algo} on {env_id}",
-                           time_limit=time_limit)
-    if tensorboard is not None:
-        from ..live.tensorboard import TensorBoardLog
+    with StartupInterrupts() as startup:
+        remove_stale_semaphores()  # those of runs of ours that were killed
+        env_id = _environment_id(env_id, env)
+        plan = make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit,
+                         start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
+        plan.config.stall_seconds = STALL_SECONDS
+        monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
+                               stop_at_return=stop_at_return, title=f"{algo} on {env_id}",
+                               time_limit=time_limit)
+        if tensorboard is not None:
+            from ..live.tensorboard import TensorBoardLog
 
-        monitor = TensorBoardLog(tensorboard, inner=monitor, run_name=f"{algo}_{env_id}")
-    if plan.context.get_start_method() == "forkserver":
-        # Every input is checked: start the fork server now. It imports torch and the
-        # worker (a second or two) while this process builds the shared model.
-        multiprocessing.forkserver.ensure_running()
-    return TrainingRun(plan, monitor).execute()
+            monitor = TensorBoardLog(tensorboard, inner=monitor, run_name=f"{algo}_{env_id}")
+        # What the monitor imports to draw (matplotlib), imported now: an interrupt in
+        # the middle of an import would leave it broken for the rest of the session.
+        for module in getattr(monitor, "imports", ()):
+            importlib.import_module(module)
+        if plan.context.get_start_method() == "forkserver" and not startup.interrupted:
+            # Every input is checked: start the fork server now. It imports torch and the
+            # worker (a second or two) while this process builds the shared model.
+            multiprocessing.forkserver.ensure_running()
+        return TrainingRun(plan, monitor).execute(startup)
+
+
+def _environment_id(env_id, env) -> str:
+    if env is None:
+        return "CartPole-v1" if env_id is None else env_id
+    if env_id is not None:
+        raise ConfigError("give env_id or env, not both")
+    if isinstance(env, str):
+        return env
+    from ..envs.user_envs import register_callable
+
+    return register_callable(env)
 
 
 class TrainingRun:
@@ -130,37 +173,46 @@ class TrainingRun:
         self.stop_reason = ""
         self.error = None
         self.done = set()
+        self.ready = set()
         self.processes = []
+        self.save_problems = set()
 
-    # -- setup ----------------------------------------------------------------------
     # -- the parent's loop ------------------------------------------------------------
-    def execute(self) -> RunResult:
+    def execute(self, startup=None) -> RunResult:
+        startup = startup if startup is not None else StartupInterrupts()
         self.shared = shared = build_shared_state(self.plan)
+        self.semaphores = NamedSemaphores(shared.stop, shared.queue)
         self.start = time.time()
         shared.start_time = self.start - self.time_offset
-        self.monitor.show_settings(self.plan.settings)
-        self.monitor.watch_diagnostics(self.diagnostics)
-        self.monitor.start()
         try:
-            self._start_workers()
+            try:
+                self.monitor.show_settings(self.plan.settings)
+                self.monitor.watch_diagnostics(self.diagnostics)
+                self.monitor.start()
+                self._start_workers(startup)
+            finally:
+                if startup.end():  # Ctrl-C while starting: stop now, return what there is
+                    self.stop_reason = "interrupted"
             self._listen()
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
         finally:
             self._stop_workers()
+            self.semaphores.release()
             self.wall_seconds = time.time() - self.start
         result = self._result()
         self.monitor.close(result)
-        if self.plan.save_to is not None:
-            result.save(self.plan.save_to)
+        self._save_at_the_end(result)
         if self.error is not None:
             raise self._error(result)
         return result
 
-    def _start_workers(self):
+    def _start_workers(self, startup):
         ctx, shared = self.plan.context, self.shared
-        with sigint_ignored(), main_module_hidden():
+        with main_module_hidden():
             for i in range(self.config.n_workers):
+                if startup.interrupted:
+                    break  # no more: they would only be stopped again
                 process = ctx.Process(
                     target=run_worker,
                     args=(i, self.config, shared, self.plan.functions, self.plan.final_epsilons[i]),
@@ -194,7 +246,7 @@ class TrainingRun:
                 self.monitor.update(self._global_step(), self.episodes, elapsed)
             if now >= next_checkpoint:
                 next_checkpoint = now + plan.checkpoint_every
-                self._result(partial=True).save(plan.save_to)
+                self._save_while_training()
 
     def _handle(self, message):
         kind = message[0]
@@ -214,6 +266,16 @@ class TrainingRun:
             self.stop_reason = "error"
         elif kind == DONE:
             self.done.add(message[1])
+        elif kind == READY:
+            self.ready.add(message[1])
+            if len(self.ready) == self.config.n_workers:
+                self.semaphores.release()  # every worker has them open: names not needed
+        elif kind == STALLED:
+            _, worker, seconds, where = message
+            warnings.warn(StalledRunWarning(
+                f"worker {worker} has taken no step for {seconds} s; it is in {where}. If that "
+                "function never returns, stop the run (the Stop button, the kernel's interrupt "
+                "or Ctrl-C): train() returns what was learned so far."), stacklevel=2)
 
     def _check_alive(self):
         for i, process in enumerate(self.processes):
@@ -230,6 +292,31 @@ class TrainingRun:
 
     def _global_step(self) -> int:
         return global_step(self.shared.step_counts)
+
+    # -- saving -----------------------------------------------------------------------
+    def _save_while_training(self):
+        """A periodic save; a failure is told once and training goes on (the last good
+        checkpoint stays in place, and the save at the end tries again)."""
+        try:
+            self._result(partial=True).save(self.plan.save_to)
+        except SaveError as err:
+            if str(err) not in self.save_problems:
+                self.save_problems.add(str(err))
+                warnings.warn(f"{err}; training goes on, and the save at the end tries again",
+                              stacklevel=2)
+
+    def _save_at_the_end(self, result):
+        if self.plan.save_to is None:
+            return
+        try:
+            result.save(self.plan.save_to)
+        except SaveError as err:
+            err.result = result
+            err.args = (f"{err}. Nothing learned is lost: err.result holds the whole run; "
+                        "save it elsewhere with err.result.save('another/folder')",)
+            if self.error is None:
+                raise
+            warnings.warn(str(err), stacklevel=3)  # the worker's error is raised instead
 
     # -- shutdown ---------------------------------------------------------------------
     def _stop_workers(self):
@@ -286,18 +373,35 @@ class TrainingRun:
             settings=self.plan.settings.to_dict(),
             diagnostics=DiagnosticsTable(self.diagnostics.rows),
             startup_seconds=self.startup_seconds,
+            env_kwargs=dict(config.env_kwargs),
         )
 
     def _error(self, result):
-        _, worker, kind, message, worker_traceback, step = self.error
+        _, worker, kind, message, worker_traceback, step, *more = self.error
+        details = more[0] if more else {}
         if kind == "nonfinite":
             return NonFiniteLossError(
-                f"training stopped: {message}. Try a smaller lr or max_grad_norm; "
+                f"training stopped: {message}. {self._nan_advice(details)} "
                 "err.result holds what was learned before.",
                 global_step=step, worker_traceback=worker_traceback, worker=worker, result=result)
+        if kind == "student":
+            return WorkerError(f"{message} (worker {worker}, at global step {step})",
+                               worker_traceback=worker_traceback, worker=worker, result=result)
         text = f"worker {worker} failed at global step {step}: {message}"
         if worker_traceback:
             text += "\n\nTraceback in the worker process:\n" + worker_traceback
         return WorkerError(text, worker_traceback=worker_traceback, worker=worker, result=result)
+
+    def _nan_advice(self, details) -> str:
+        culprits = details.get("non_finite_functions") or []
+        if culprits:
+            name = culprits[0]
+            return (f"Your {name} returned a NaN or an infinity just before: check it "
+                    f"with check_{name}({name}) and look for a division by zero or a log of 0.")
+        own = self.plan.function_names
+        if own:
+            return (f"Your own {', '.join(own)} ran in the workers: check them first (their "
+                    "check cells); if they pass, try a smaller lr or max_grad_norm.")
+        return "Try a smaller lr or max_grad_norm."
 
 

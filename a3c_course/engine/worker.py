@@ -9,6 +9,12 @@ One iteration, as in the paper's pseudo-code::
     apply the gradients to the shared parameters          (Hogwild: no lock)
     add the steps to the global step counter
 
+Three of the course's exercises run here when a student passes them to ``train()``:
+``hogwild_update`` in place of the update (:meth:`WorkerLoop._student_update`; the
+default is the same update on the flat buffers), ``shared_rmsprop_step`` inside the
+shared optimizer's step, and ``next_lstm_state`` where a recurrent worker carries its
+state from one rollout to the next (:meth:`WorkerLoop._carry_state`).
+
 Everything the worker shares with the others arrives in a
 :class:`~a3c_course.engine.shared.SharedState`. To see the same loop without the
 speed-ups (the flat buffers, acting in NumPy), read
@@ -19,7 +25,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import signal
 import time
 import traceback
 
@@ -30,17 +35,23 @@ import torch
 
 from ..config import RunConfig
 from ..envs.make import make_env, observation_to_array
+from ..envs.user_envs import register_in_worker
+from ..paper import targets
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
 from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
 from .shared import SharedState, global_step, maybe_update_target, worker_seed
+from .student_functions import (StudentFunctionError, checked_student_functions,
+                                non_finite_outputs)
+from .worker_process import Watchdog, prepare_worker_process
 
 # Messages a worker sends to the parent on the results queue.
 EPISODE = "episode"  # (EPISODE, worker, wall_seconds, global_step, episode_return, episode_length)
-ERROR = "error"  # (ERROR, worker, kind, message, traceback_text, global_step)
+ERROR = "error"  # (ERROR, worker, kind, message, traceback_text, global_step[, details])
 DONE = "done"  # (DONE, worker, steps)
+READY = "ready"  # (READY, worker): built its environment and model, about to train
 
 PARENT_CHECK_SECONDS = 1.0
 
@@ -55,16 +66,26 @@ def annealed_lr(lr: float, step: int, max_steps: int, anneal: bool) -> float:
 def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_blob: bytes,
                final_epsilon: float | None) -> None:
     """Entry point of a worker process; never raises, reports instead."""
-    # The parent handles Ctrl-C (and Jupyter's interrupt, which reaches the whole
-    # process group) by setting ``stop``; a worker must not die mid-update.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_worker_process()  # signals; dies with its parent (see worker_process)
+    watchdog = Watchdog(worker, shared.step_counts, shared.queue, config.stall_seconds)
+    watchdog.start()
     torch.set_num_threads(1)
-    loop = None
+    loop, functions = None, {}
     try:
-        loop = WorkerLoop(worker, config, shared, cloudpickle.loads(functions_blob), final_epsilon)
+        # The student's functions, each checked on its first call (student_functions).
+        functions = checked_student_functions(cloudpickle.loads(functions_blob))
+        watchdog.own_functions = functions
+        register_in_worker(config.env_registration)  # the user's own environment
+        loop = WorkerLoop(worker, config, shared, functions, final_epsilon)
+        shared.queue.put((READY, worker))
+        watchdog.training = True
         loop.run()
     except NonFiniteLoss as err:
-        shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step))
+        shared.queue.put((ERROR, worker, "nonfinite", str(err), traceback.format_exc(), err.step,
+                          {"non_finite_functions": non_finite_outputs(functions)}))
+    except StudentFunctionError as err:
+        step = global_step(shared.step_counts)
+        shared.queue.put((ERROR, worker, "student", str(err), traceback.format_exc(), step))
     except BaseException as err:  # report everything: the parent decides what to do
         step = global_step(shared.step_counts)
         message = f"{type(err).__name__}: {err}"
@@ -91,7 +112,8 @@ class WorkerLoop:
         self.hp = config.hyperparameters
         seed = worker_seed(config.seed, worker)
         torch.manual_seed(seed)
-        self.env = make_env(config.env_id, seed=seed, **config.env_kwargs)
+        frames = {"atari_frame": functions["atari_frame"]} if "atari_frame" in functions else {}
+        self.env = make_env(config.env_id, seed=seed, **config.env_kwargs, **frames)
         self.action_space = self.env.action_space
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.method = algorithm_class(config.algo, self.discrete)(
@@ -107,6 +129,12 @@ class WorkerLoop:
         self.shared_flat = flat_buffer(self.shared_params)  # None for a model built by hand
         if self.hp.optimizer == "rmsprop":
             shared.optimizer.make_statistics_private()
+        # The student's exercises, where they replace a step of this loop (the plan has
+        # checked that this run uses them).
+        self.hogwild_update = functions.get("hogwild_update")
+        self.next_lstm_state = functions.get("next_lstm_state", targets.next_lstm_state)
+        if "shared_rmsprop_step" in functions:
+            shared.optimizer.step_function = functions["shared_rmsprop_step"]
         self.lives = None  # Atari lives left, to notice the loss of one
         self.diagnostics = DiagnosticsAccumulator(worker, shared.queue, shared.optimizer,
                                                   self.hp.max_grad_norm, shared.start_time)
@@ -141,8 +169,11 @@ class WorkerLoop:
         self.method.set_global_step(step)
         rollout = self._collect_rollout(step)
         loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
-        grad_norm = self._backward(loss, step)
-        self._update_shared_model(step)
+        if self.hogwild_update is None:
+            grad_norm = self._backward(loss, step)
+            self._update_shared_model(step)
+        else:
+            grad_norm = self._student_update(loss, step)
         self.shared.step_counts[self.worker] += len(rollout)
         self.diagnostics.after_update(self.method, grad_norm, step + len(rollout))
         if self.shared.target_model is not None:
@@ -156,14 +187,17 @@ class WorkerLoop:
             else:
                 torch._foreach_copy_(self.local_params, self.shared_params)
 
-    def _backward(self, loss, step) -> torch.Tensor:
-        """Gradients of the rollout's loss on the local model, their norm clipped;
-        returns the norm before clipping."""
+    def _check_finite(self, loss, step) -> None:
         value = loss.item()
         if not math.isfinite(value):
             raise NonFiniteLoss(
                 f"the loss became {value} at global step {step} (worker {self.worker})", step
             )
+
+    def _backward(self, loss, step) -> torch.Tensor:
+        """Gradients of the rollout's loss on the local model, their norm clipped;
+        returns the norm before clipping."""
+        self._check_finite(loss, step)
         self.local_grad.zero_()  # not grad = None: backward() then adds into the flat views
         loss.backward()
         # The norm of the flat gradient is the global norm over all parameters; rescale
@@ -184,11 +218,24 @@ class WorkerLoop:
         optimizer.set_lr(annealed_lr(self.hp.lr, step, self.config.max_steps, self.hp.lr_anneal))
         optimizer.step()
 
+    def _student_update(self, loss, step) -> float:
+        """The student's ``hogwild_update`` in place of :meth:`_backward` and
+        :meth:`_update_shared_model`: the same update, written by hand
+        (:func:`a3c_course.paper.targets.hogwild_update` is the reference); returns the
+        norm it returned, the one before clipping."""
+        self._check_finite(loss, step)
+        optimizer = self.shared.optimizer
+        optimizer.set_lr(annealed_lr(self.hp.lr, step, self.config.max_steps, self.hp.lr_anneal))
+        norm = self.hogwild_update(self.local_model, self.shared.model, optimizer, loss,
+                                   self.hp.max_grad_norm)
+        try:
+            return float(norm)
+        except (TypeError, ValueError):
+            raise TypeError(f"hogwild_update returned {norm!r}; it must return the gradient norm "
+                            f"before clipping, a float (check_hogwild_update checks it)") from None
+
     def _collect_rollout(self, step: int) -> Rollout:
         rollout = Rollout()
-        if self.state is not None:
-            # Truncated backpropagation: the rollout's gradient stops at its first state.
-            self.state = _detach_state(self.state)
         rollout.initial_state = self.state
         method, env = self.method, self.env
         for _ in range(method.rollout_length()):
@@ -209,14 +256,23 @@ class WorkerLoop:
                              bool(terminated) or (bool(truncated) and self.hp.time_limit_terminal))
                 obs, _ = env.reset()
                 self.obs = observation_to_array(obs)
-                self.state = self.local_model.initial_state()
+                self._carry_state(episode_ended=True)
                 return rollout
             self.obs = next_obs
-            if self._lost_life(info):
+            if self._lost_life(info):  # the game goes on, and so does the memory
                 self._finish(rollout, next_obs, True)
+                self._carry_state(episode_ended=False)
                 return rollout
         self._finish(rollout, self.obs, False)
+        self._carry_state(episode_ended=False)
         return rollout
+
+    def _carry_state(self, episode_ended: bool) -> None:
+        """The LSTM state the next rollout starts from (``next_lstm_state``): zeros after
+        an episode, else the same values detached, so that the next rollout's gradient
+        stops at its first step (truncated backpropagation through time)."""
+        if self.state is not None:
+            self.state = self.next_lstm_state(self.state, episode_ended)
 
     def _finish(self, rollout: Rollout, bootstrap_obs, terminated: bool) -> None:
         rollout.bootstrap_observation = bootstrap_obs
@@ -248,10 +304,3 @@ class WorkerLoop:
         self.lives = None  # the next game starts with a full set of lives
         wall = time.time() - self.shared.start_time
         self.shared.queue.put((EPISODE, self.worker, wall, step, episode_return, episode_length))
-
-
-def _detach_state(state):
-    """Detach an LSTM state, ``(h, c)`` or a pair of them (Gaussian policy and value)."""
-    if isinstance(state, torch.Tensor):
-        return state.detach()
-    return tuple(_detach_state(part) for part in state)

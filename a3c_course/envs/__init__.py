@@ -3,6 +3,7 @@
 - :mod:`~a3c_course.envs.make`: ``make_env``, the families (Atari, MiniGrid, the rest)
   and what the trainer reads from an environment before it starts workers;
 - :mod:`~a3c_course.envs.atari`: the paper's Atari preprocessing and its options;
+- :mod:`~a3c_course.envs.user_envs`: the user's own environments, in every worker;
 - :mod:`~a3c_course.envs.course_envs`: small environments built to show one idea;
 - :mod:`~a3c_course.envs.mazes`: the memory maze of notebook 9;
 - :mod:`~a3c_course.envs.rendering`: pictures of MuJoCo environments without a screen.

@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 TREASURE_CORRIDOR = "a3c_course/TreasureCorridor-v0"
 TWO_SEASONS = "a3c_course/TwoSeasons-v0"
+CUE_RECALL = "a3c_course/CueRecall-v0"
 
 
 class TreasureCorridor(gym.Env):
@@ -129,6 +130,47 @@ class TwoSeasons(gym.Env):
         return self._observation(), reward, self.steps >= self.episode_length, False, {}
 
 
+class CueRecall(gym.Env):
+    """Remember a cue for a few steps: the smallest task that needs memory.
+
+    Step 0 shows a cue, -1 or +1; the next ``delay`` steps show nothing; the last
+    step shows the flag "answer now". Only the answer counts: reward 1 if the action
+    (0 or 1) matches the cue's sign, else 0. An agent without memory sees the same
+    observation at answer time whatever the cue was, so it is right half the time
+    (a mean return of 0.5); one that remembers the cue gets 1.
+
+    Observations: ``[cue, answer_flag, step / length]``, ``float32 [3]``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, delay=2, render_mode=None):
+        if delay < 0:
+            raise ValueError(f"delay must be at least 0, not {delay}")
+        self.length = int(delay) + 2
+        self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.cue = 1.0
+        self.t = 0
+
+    def _obs(self):
+        cue = self.cue if self.t == 0 else 0.0
+        answer = 1.0 if self.t == self.length - 1 else 0.0
+        return np.array([cue, answer, self.t / self.length], dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.cue = float(self.np_random.choice([-1.0, 1.0]))
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        done = self.t == self.length - 1
+        reward = float(int(action) == int(self.cue > 0)) if done else 0.0
+        self.t += 1
+        return self._obs(), reward, done, False, {}
+
+
 _registered = False
 
 
@@ -141,4 +183,6 @@ def register_course_envs() -> None:
         gym.register(TREASURE_CORRIDOR, entry_point=TreasureCorridor)
     if TWO_SEASONS not in gym.registry:
         gym.register(TWO_SEASONS, entry_point=TwoSeasons)
+    if CUE_RECALL not in gym.registry:
+        gym.register(CUE_RECALL, entry_point=CueRecall)
     _registered = True

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .atari import ATARI_FRAME_SKIP, AtariOptions, make_atari
+from .user_envs import USER_NAMESPACE
 
 _extra_registered = False
 
@@ -67,18 +68,46 @@ def is_minigrid(env_id: str) -> bool:
 
 
 def check_env_id(env_id: str) -> None:
-    """Raise :class:`ConfigError` naming close matches when ``env_id`` is not registered."""
+    """Raise :class:`ConfigError` naming close matches when ``env_id`` is not registered.
+
+    Gymnasium's ``"module:Id"`` form is accepted: the module is imported (it registers
+    the id), as ``gym.make`` does.
+    """
     if not isinstance(env_id, str) or not env_id:
         raise ConfigError(f"env_id must be a Gymnasium id such as 'CartPole-v1', not {env_id!r}")
     _register_extra_envs()
-    if env_id in gym.registry:
+    plain_id = env_id
+    if ":" in env_id:
+        from .user_envs import import_module_of
+
+        plain_id = import_module_of(env_id)
+    if plain_id in gym.registry:
         return
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    if plain_id.startswith(f"{USER_NAMESPACE}/"):
+        raise ConfigError(
+            f"unknown environment id {plain_id!r}: it was given to train(env=...) as a class "
+            "or a function in another session. Register it again under this id first: "
+            f"gymnasium.register({plain_id!r}, entry_point=YourEnv)")
+    close = difflib.get_close_matches(plain_id, list(gym.registry), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ConfigError(
-        f"unknown environment id {env_id!r}.{hint} "
-        "See gymnasium.pprint_registry() for every id (Atari ids look like 'ALE/Pong-v5')."
+        f"unknown environment id {plain_id!r}.{hint} "
+        "See gymnasium.pprint_registry() for every id (Atari ids look like 'ALE/Pong-v5'; "
+        "your own: gymnasium.register('MyEnv-v0', entry_point=MyEnv), or "
+        "'my_module:MyEnv-v0', or train(env=MyEnv))."
     )
+
+
+def check_env_kwargs(env_id: str, env_kwargs: dict) -> None:
+    """Refuse settings that cannot apply: sticky actions off Atari, a probability outside [0, 1]."""
+    if "repeat_action_probability" not in env_kwargs:
+        return
+    p = env_kwargs["repeat_action_probability"]
+    if not is_atari(env_id):
+        raise ConfigError(f"repeat_action_probability (sticky actions) is a setting of Atari "
+                          f"games (ALE/...-v5 ids); {env_id} has no such setting")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ConfigError(f"repeat_action_probability is a probability, in [0, 1], not {p!r}")
 
 
 def make_env(
@@ -87,6 +116,7 @@ def make_env(
     *,
     render_mode: str | None = None,
     atari: AtariOptions | None = None,
+    atari_frame=None,
     **make_kwargs,
 ) -> gym.Env:
     """Build environment ``env_id``, preprocessed for learning, with episode statistics.
@@ -99,6 +129,9 @@ def make_env(
         render_mode: passed to ``gym.make`` (``"rgb_array"`` to record frames).
         atari: preprocessing options for Atari ids (default: the paper's), e.g.
             ``AtariOptions(repeat_action_probability=0.0)`` for no sticky actions.
+        atari_frame: for Atari ids, the function that makes the network's frame from
+            the last two screens of an agent step (default:
+            :func:`a3c_course.paper.targets.atari_frame`); a student's, in notebook 7.
         **make_kwargs: any other keyword for ``gym.make`` (for Atari, also the ALE's:
             ``repeat_action_probability=0.0``, ``max_num_frames_per_episode=400``...).
 
@@ -107,14 +140,26 @@ def make_env(
         (without a seed) to start the first episode.
     """
     check_env_id(env_id)
-    if is_atari(env_id):
-        env = make_atari(env_id, render_mode, atari or AtariOptions(), make_kwargs)
-    elif is_minigrid(env_id):
-        from minigrid.wrappers import ImgObsWrapper
+    check_env_kwargs(env_id, make_kwargs)
+    kwargs = dict(make_kwargs)
+    if render_mode is not None:  # only then: an environment of one's own may take none
+        kwargs["render_mode"] = render_mode
+    try:
+        if is_atari(env_id):
+            env = make_atari(env_id, render_mode, atari or AtariOptions(), make_kwargs, atari_frame)
+        elif is_minigrid(env_id):
+            from minigrid.wrappers import ImgObsWrapper
 
-        env = ImgObsWrapper(gym.make(env_id, render_mode=render_mode, **make_kwargs))
-    else:
-        env = gym.make(env_id, render_mode=render_mode, **make_kwargs)
+            env = ImgObsWrapper(gym.make(env_id, **kwargs))
+        else:
+            env = gym.make(env_id, **kwargs)
+    except gym.error.DependencyNotInstalled as err:
+        raise ConfigError(f"{env_id} needs a package that is not installed: {err}") from err
+    except TypeError as err:
+        if make_kwargs and "keyword argument" in str(err):
+            raise ConfigError(f"{env_id} does not take the settings {sorted(make_kwargs)} "
+                              f"(env_kwargs): {str(err).split(' was raised')[0]}") from err
+        raise
     env = gym.wrappers.RecordEpisodeStatistics(env)
     env.reset(seed=seed)
     env.action_space.seed(seed)

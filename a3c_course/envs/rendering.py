@@ -37,8 +37,12 @@ def prepare_headless_rendering(backend: str = "egl") -> str | None:
     the first MuJoCo environment renders. Returns the backend in use, ``None`` for
     MuJoCo's default (a window system).
     """
-    if "MUJOCO_GL" not in os.environ and not has_display():
-        os.environ["MUJOCO_GL"] = backend
+    if not has_display():
+        if "MUJOCO_GL" not in os.environ:
+            os.environ["MUJOCO_GL"] = backend
+        # pygame (CartPole's drawing) draws offscreen too; looking for a display it would
+        # print "error: XDG_RUNTIME_DIR is invalid" on a machine without one.
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     return os.environ.get("MUJOCO_GL")
 
 

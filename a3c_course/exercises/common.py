@@ -18,6 +18,7 @@ from .checking import (
     diagnose,
     expect_tensor,
     fail,
+    show,
 )
 
 
@@ -127,3 +128,38 @@ def check_target(fn, exercise, cases, reference, mistakes, shape_hint, gradient_
     expect_tensor(exercise, with_gradient, answer, tuple(first.args[0].shape), shape_hint=shape_hint)
     expect_no_gradient(exercise, with_gradient, answer, exercise.parameters[gradient_from])
     report_success(exercise, len(cases) + 1)
+
+
+def expect_reference_gradient(fn, exercise: Exercise, case: Case, reference, positions) -> None:
+    """The answer's gradient with respect to the arguments at ``positions`` is the reference's.
+
+    ``fn`` and ``reference`` are called on copies of the case's arguments, those at
+    ``positions`` with ``requires_grad``; both answers are summed and differentiated.
+    """
+    __tracebackhide__ = True
+
+    def gradients(function, checked):
+        args = list(case.fresh_args())
+        for k in positions:
+            args[k] = args[k].clone().requires_grad_()
+        answer = call(function, exercise, case, args=tuple(args)) if checked else function(*args)
+        if not torch.is_tensor(answer) or not answer.requires_grad:
+            return None
+        grads = torch.autograd.grad(answer.sum(), [args[k] for k in positions], allow_unused=True)
+        return [torch.zeros_like(args[k]) if g is None else g for k, g in zip(positions, grads)]
+
+    names = ", ".join(f"`{exercise.parameters[k]}`" for k in positions)
+    student = gradients(fn, True)
+    if student is None:
+        fail(f"{exercise.name}: your answer carries no gradient back to {names} (on the case "
+             f"{case.description}), so the loss could not train the network through it. Stay "
+             f"in torch on the way from the inputs to the answer: no .item(), .numpy(), "
+             f".detach() or torch.no_grad().", "no_gradient")
+    expected = gradients(reference, False)
+    for k, got, want in zip(positions, student, expected):
+        if not torch.allclose(got.double(), want.double(), rtol=1e-4, atol=1e-5):
+            fail(f"{exercise.name}: the values are right but the gradient with respect to "
+                 f"`{exercise.parameters[k]}` is not (on the case {case.description}): "
+                 f"d sum(answer) / d {exercise.parameters[k]} = {show(got)}, expected "
+                 f"{show(want)}. Part of the formula is detached (.detach(), .item(), "
+                 f"numpy, torch.no_grad()) or computed from a constant.", "wrong_gradient")

@@ -34,11 +34,22 @@ def show(value) -> str:
     """A value as the student would type it, numbers rounded to 4 decimals."""
     if torch.is_tensor(value):
         value = value.detach()
+        if value.numel() > 64:
+            return f"<a tensor {shape_text(tuple(value.shape))}>"
         if value.dim() == 0:
             return number(value.item())
         return nested(value.tolist())
+    if isinstance(value, (list, tuple)) and any(torch.is_tensor(v) for v in value):
+        inner = ", ".join(show(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     if isinstance(value, np.random.Generator):
         return "rng"
+    if isinstance(value, torch.nn.Module):
+        return f"<a {type(value).__name__} network>"
+    if hasattr(value, "param_groups"):
+        return "<an optimizer>"
+    if isinstance(value, np.ndarray) and value.size > 12:
+        return f"<an array {shape_text(value.shape)} of {value.dtype}>"
     if isinstance(value, (float, np.floating)):
         return number(float(value))
     return repr(value)

@@ -110,6 +110,9 @@ class Dashboard(Monitor):
         clock: the time source of the redraw cadence (tests pass a fake one).
     """
 
+    #: Imported by train() before the run starts, where an interrupt cannot cut them short.
+    imports = ("matplotlib.figure", "matplotlib.backends.backend_agg")
+
     def __init__(self, max_steps, start_step=0, stop_at_return=None, title="training",
                  time_limit=None, redraw_seconds=REDRAW_SECONDS, clock=time.monotonic):
         import ipywidgets as widgets

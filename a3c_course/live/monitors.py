@@ -151,9 +151,13 @@ class ProgressLog(Monitor):
         self.inner.watch_diagnostics(table)
 
     def start(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            self.path.write_text(",".join(PROGRESS_COLUMNS) + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self.path.write_text(",".join(PROGRESS_COLUMNS) + "\n")
+        except OSError as err:  # a full disk must not end the run before it starts
+            self._write_failed = True
+            print(f"could not write {self.path}: {err.strerror or err}", file=sys.stderr)
         self.inner.start()
 
     def update(self, global_step, episodes, elapsed_seconds):
@@ -177,8 +181,13 @@ class ProgressLog(Monitor):
         values = (datetime.datetime.now().isoformat(timespec="seconds"), f"{elapsed_seconds:.1f}",
                   global_step, f"{rate:.1f}", f"{rate * self.frames_per_step:.1f}", len(episodes),
                   "" if mean != mean else f"{mean:.2f}")
-        with open(self.path, "a") as f:
-            f.write(",".join(str(v) for v in values) + "\n")
+        try:
+            with open(self.path, "a") as f:
+                f.write(",".join(str(v) for v in values) + "\n")
+        except OSError as err:  # a full disk must not end the run; the run folder says more
+            if not getattr(self, "_write_failed", False):
+                self._write_failed = True
+                print(f"could not write {self.path}: {err.strerror or err}", file=sys.stderr)
         if self.echo is not None:
             print(f"{values[0]}  step {global_step:,}  {rate:,.0f} steps/s "
                   f"({rate * self.frames_per_step:,.0f} frames/s)  {len(episodes)} episodes  "

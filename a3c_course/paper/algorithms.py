@@ -310,7 +310,9 @@ class GaussianA3C(A3C):
 
     Actions are sampled unclipped, and learned from as sampled; the worker clips
     them to the action bounds only when it sends them to the environment.
-    The entropy bonus is the Gaussian's differential entropy.
+    The entropy bonus is the Gaussian's differential entropy. The log-density and the
+    entropy are the exercises ``gaussian_log_prob`` and ``gaussian_entropy`` (notebook 8):
+    a student's versions, passed to ``train()``, are the ones used here.
     """
 
     head = "gaussian"
@@ -321,11 +323,11 @@ class GaussianA3C(A3C):
             rollout.reward_tensor(), values[-1].detach(), rollout.terminated, self.hp.gamma
         )
         actions = torch.from_numpy(np.stack(rollout.actions)).float()
-        log_probs = targets.gaussian_log_prob(mean[:-1], std[:-1], actions)
+        log_probs = self.fn["gaussian_log_prob"](mean[:-1], std[:-1], actions)
         td_errors = returns - values[:-1]
         policy_loss = -(log_probs * td_errors.detach()).sum()
         value_loss = td_errors.pow(2).sum()
-        policy_entropy = targets.gaussian_entropy(std[:-1]).sum()
+        policy_entropy = self.fn["gaussian_entropy"](std[:-1]).sum()
         self.last_terms = LossTerms(values[:-1], returns, policy_loss, policy_entropy)
         return policy_loss + self.hp.value_coef * value_loss - self.hp.entropy_beta * policy_entropy
 

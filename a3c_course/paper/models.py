@@ -264,11 +264,15 @@ class QNetwork(nn.Module):
 
 
 class GaussianActorCritic(nn.Module):
-    """Continuous actions: a Gaussian policy and a separate value network.
+    r"""Continuous actions: a Gaussian policy and a separate value network.
 
     The mean comes from a linear layer and the standard deviation from a softplus,
     both on the policy network's features. As in the paper's continuous-control
-    agent, policy and value do not share a trunk.
+    agent, policy and value do not share a trunk. Not as in the paper: its softplus
+    gives the variance :math:`\sigma^2`, this one the standard deviation :math:`\sigma`
+    (at least ``MIN_STD``), in which the log-density and the entropy are written; and
+    its networks have one hidden layer of 200 units, these the trunk of ``hidden_sizes``
+    (two of 64). See :data:`a3c_course.config.PAPER_DEPARTURES`.
     """
 
     MIN_STD = 1e-3

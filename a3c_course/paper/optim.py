@@ -21,6 +21,7 @@ import math
 import torch
 
 from ..engine.flat_params import flat_buffer, views_like
+from . import targets
 
 
 class _SharedStateOptimizer:
@@ -170,35 +171,57 @@ class _SharedStateOptimizer:
 
 
 class SharedRMSprop(_SharedStateOptimizer):
-    r"""RMSProp with shared statistics; the same update as ``torch.optim.RMSprop``.
+    r"""RMSProp with shared statistics, as the paper writes it (:math:`\epsilon` inside the root).
 
     .. math::
-        g \leftarrow \alpha g + (1-\alpha)\, \nabla^2 \qquad
-        \theta \leftarrow \theta - \eta \frac{\nabla}{\sqrt{g} + \epsilon}
+        g \leftarrow \alpha g + (1-\alpha)\, \Delta\theta^2 \qquad
+        \theta \leftarrow \theta - \eta \frac{\Delta\theta}{\sqrt{g + \epsilon}}
+
+    The update itself is :func:`a3c_course.paper.targets.shared_rmsprop_step`, the
+    exercise of notebook 6; a student's version passed as ``step_function`` replaces it
+    (``train(..., shared_rmsprop_step=my_step)`` does that in every worker).
+
+    **Not torch's RMSprop.** ``torch.optim.RMSprop`` divides by :math:`\sqrt{g} + \epsilon`,
+    outside the root. Where :math:`g \gg \epsilon` the two are the same; where a weight's
+    gradients have been tiny, torch's step can reach :math:`\eta \Delta\theta / \epsilon`
+    while the paper's stays below :math:`\eta \Delta\theta / \sqrt{\epsilon}`, so one
+    ``eps`` means different things in the two: an ``eps`` of :math:`\epsilon^2` inside the
+    root damps about as :math:`\epsilon` outside does. (TensorFlow 1's ``RMSPropOptimizer``
+    puts it inside, as the paper does; code ported from it to PyTorch changes the update.)
+
+    With the reference step, flat parameters and flat gradients (the trainer's shared
+    model, see :mod:`a3c_course.engine.flat_params`) are updated as one tensor each:
+    the step is element-wise, so the lists it gets hold one flat tensor. A student's
+    function always gets one tensor per parameter, with the parameter's shape, as its
+    specification and its checker promise (a mistake that shows only with several
+    tensors, say a loop that stops after the first, then fails in training as it failed
+    in the check); at CartPole's size that costs a few microseconds per update.
 
     (``centered=False``, no momentum, no weight decay.)
     """
 
     STATE_KEYS = ("square_avg",)
 
-    def __init__(self, params, lr=7e-4, alpha=0.99, eps=1e-5):
+    def __init__(self, params, lr=7e-4, alpha=0.99, eps=1e-5, step_function=None):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps))
+        self.step_function = step_function
+
+    def _flat_gradient(self, group, grads):
+        if self.step_function is not None:
+            return None  # a student's step sees the parameters one by one
+        return super()._flat_gradient(group, grads)
 
     def _per_parameter_step(self, group, params, grads, states):
-        square_avgs = [state["square_avg"] for state in states]
         torch._foreach_add_([state["step"] for state in states], 1)
-        torch._foreach_mul_(square_avgs, group["alpha"])
-        torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - group["alpha"])
-        denominators = torch._foreach_sqrt(square_avgs)
-        torch._foreach_add_(denominators, group["eps"])
-        torch._foreach_addcdiv_(params, grads, denominators, value=-group["lr"])
+        step = self.step_function or targets.shared_rmsprop_step
+        step(params, grads, [state["square_avg"] for state in states],
+             group["lr"], group["alpha"], group["eps"])
 
     def _flat_step(self, group, grad):
         flat = self.flat
         flat["step"].add_(1)
-        square_avg = flat["square_avg"]
-        square_avg.mul_(group["alpha"]).addcmul_(grad, grad, value=1 - group["alpha"])
-        flat["params"].addcdiv_(grad, square_avg.sqrt().add_(group["eps"]), value=-group["lr"])
+        targets.shared_rmsprop_step([flat["params"]], [grad], [flat["square_avg"]],
+                                    group["lr"], group["alpha"], group["eps"])
 
 
 class SharedAdam(_SharedStateOptimizer):

@@ -4,6 +4,11 @@ Every function here has a twin that the student writes in a notebook; the traine
 calls whichever it is given (``train(..., n_step_returns=my_fn)``) and the checkers in
 :mod:`a3c_course.checks` hold the student's version against these.
 
+The first six are the paper's methods (targets, returns, losses: notebooks 1 to 5); the
+last six its asynchronous machinery (notebooks 6 to 9): the shared RMSProp step, the
+Hogwild update, the Atari frame, the Gaussian policy's log-density and entropy, and
+the recurrent state a worker carries.
+
 Conventions, the same in every function:
 
 - tensors in, tensors out (torch, float32); ``T`` is the length of one rollout,
@@ -137,7 +142,9 @@ def actor_critic_loss(logits, values, actions, returns, entropy_beta, value_coef
         actions: ``[T]`` int64 actions taken.
         returns: ``[T]`` n-step returns :math:`R_t`.
         entropy_beta: :math:`\beta`, weight of the entropy bonus.
-        value_coef: :math:`c_V`, weight of the value loss.
+        value_coef: :math:`c_V`, weight of the value loss. The paper's Algorithm S3 is
+            :math:`c_V = 1`; the trainer's default, 0.5, is ours (the value's gradient is
+            then the TD error itself).
 
     Returns:
         ``(total, policy_loss, value_loss, entropy)``, each a 0-d tensor.
@@ -153,28 +160,127 @@ def actor_critic_loss(logits, values, actions, returns, entropy_beta, value_coef
     return total, policy_loss, value_loss, policy_entropy
 
 
-#: The exercise functions a student may replace, by the name ``train()`` accepts.
-EXERCISE_FUNCTIONS = {
-    "one_step_q_target": one_step_q_target,
-    "sarsa_target": sarsa_target,
-    "n_step_returns": n_step_returns,
-    "epsilon_greedy": epsilon_greedy,
-    "entropy": entropy,
-    "actor_critic_loss": actor_critic_loss,
-}
+# --------------------------------------------------------------------------- the machinery
+
+
+def shared_rmsprop_step(params, grads, square_avgs, lr, alpha, eps):
+    r"""One step of the paper's RMSProp, in place: the update every worker applies to the
+    shared parameters and their shared statistics.
+
+    .. math::
+        g \leftarrow \alpha g + (1 - \alpha)\, \Delta\theta^2 \qquad
+        \theta \leftarrow \theta - \eta \frac{\Delta\theta}{\sqrt{g + \epsilon}}
+
+    element-wise, for each parameter :math:`\theta` with gradient :math:`\Delta\theta`
+    and running average of squared gradients :math:`g`. The paper writes
+    :math:`\epsilon` **inside** the root. ``torch.optim.RMSprop`` puts it outside,
+    :math:`\sqrt{g} + \epsilon`: the two agree where :math:`g \gg \epsilon`, but where a
+    weight's gradients have been small (:math:`g` near 0) the paper's form divides by
+    :math:`\sqrt{\epsilon}` instead of :math:`\epsilon`, a far smaller step for the same
+    ``eps`` (with ``eps`` = 1e-5, at most a 316th of the other).
+
+    Called by the optimizer's ``step()``, under ``torch.no_grad()``.
+
+    Args:
+        params: the parameters :math:`\theta`, a list of tensors, changed in place.
+        grads: their gradients :math:`\Delta\theta`, a list of tensors of the same shapes
+            (read only).
+        square_avgs: the statistics :math:`g`, a list of tensors of the same shapes,
+            changed in place (they live in shared memory: every worker's step reads and
+            updates the same ones).
+        lr: the learning rate :math:`\eta`.
+        alpha: the decay :math:`\alpha` of the average (0.99).
+        eps: :math:`\epsilon`, added to :math:`g` under the root.
+
+    Returns:
+        None: the update is in the tensors.
+    """
+    for param, grad, square_avg in zip(params, grads, square_avgs):
+        square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+        param.addcdiv_(grad, square_avg.add(eps).sqrt_(), value=-lr)
+
+
+def hogwild_update(local_model, shared_model, optimizer, loss, max_grad_norm):
+    r"""A worker's update of the shared model from the loss of its rollout: Hogwild, no lock.
+
+    1. zero the local model's gradients (``backward`` adds into them);
+    2. backpropagate ``loss``, computed with the local model, into its gradients;
+    3. clip them: if their global norm :math:`\lVert \nabla \rVert` (over all the
+       parameters at once) exceeds ``max_grad_norm``, scale them all by
+       ``max_grad_norm`` / :math:`\lVert \nabla \rVert`;
+    4. hand them to the shared model: each shared parameter's ``.grad`` is the local
+       parameter's gradient;
+    5. ``optimizer.step()``: the optimizer holds the shared parameters, so this changes
+       the weights every worker copies from.
+
+    Args:
+        local_model: this worker's copy of the network; ``loss`` was computed with it.
+        shared_model: the network in shared memory, with the same architecture.
+        optimizer: an optimizer over ``shared_model``'s parameters.
+        loss: the rollout's loss, a 0-d tensor.
+        max_grad_norm: the largest global gradient norm applied.
+
+    Returns:
+        The global norm of the gradients *before* clipping, a float (how hard this
+        rollout pulled: a figure worth watching).
+    """
+    local_model.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(local_model.parameters(), max_grad_norm)
+    for shared_param, local_param in zip(shared_model.parameters(), local_model.parameters()):
+        shared_param.grad = local_param.grad
+    optimizer.step()
+    return float(norm)
+
+
+#: The side of the square frame the Atari network reads.
+ATARI_FRAME_SIZE = 84
+
+
+def atari_frame(previous_frame, frame, size=ATARI_FRAME_SIZE):
+    r"""The network's input frame from the last two emulator frames of an agent step.
+
+    .. math::
+        x = \operatorname{resize}_{84 \times 84}\big(\operatorname{grey}(\max(f_{k-1}, f_k))\big)
+
+    1. the pixel-wise maximum of the two frames: the Atari draws some sprites only on
+       every other frame, and the max shows everything either frame showed;
+    2. grey: :math:`0.299 R + 0.587 G + 0.114 B` (``cv2.COLOR_RGB2GRAY``; the frames
+       are RGB, not OpenCV's usual BGR);
+    3. resized to 84 x 84 by area interpolation (``cv2.INTER_AREA``): each output
+       pixel is the mean of the screen area it covers, so a one-pixel ball is dimmed,
+       not dropped as a nearest-pixel resize may drop it.
+
+    Args:
+        previous_frame: the second-to-last frame, ``[210, 160, 3]`` uint8 RGB.
+        frame: the last frame, ``[210, 160, 3]`` uint8 RGB.
+        size: the side of the result (the library's option for other screen sizes;
+            the exercise is the paper's 84).
+
+    Returns:
+        ``[84, 84]`` uint8.
+    """
+    import cv2  # here, not at the top: only Atari workers need it
+
+    brightest = np.maximum(previous_frame, frame)
+    grey = cv2.cvtColor(brightest, cv2.COLOR_RGB2GRAY)
+    return cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def gaussian_log_prob(mean, std, actions):
     r"""Log-density of ``actions`` under independent Gaussians, summed over action dimensions.
 
     .. math::
-        \log \pi(a \mid s) = \sum_i -\frac{(a_i - \mu_i)^2}{2\sigma_i^2} - \log \sigma_i - \tfrac12 \log 2\pi
+        \log \pi(a \mid s) = \sum_i \Big( -\frac{(a_i - \mu_i)^2}{2\sigma_i^2} - \log \sigma_i
+        - \tfrac12 \log 2\pi \Big)
 
     Args:
-        mean, std, actions: ``[T, action_dim]``.
+        mean: ``[T, D]`` means :math:`\mu`, one per action dimension.
+        std: ``[T, D]`` standard deviations :math:`\sigma` (positive).
+        actions: ``[T, D]`` the actions taken, :math:`a`.
 
     Returns:
-        ``[T]`` log-densities.
+        ``[T]`` log-densities, with gradient into ``mean`` and ``std``.
     """
     z = (actions - mean) / std
     return (-0.5 * z.pow(2) - std.log() - 0.5 * math.log(2 * math.pi)).sum(dim=-1)
@@ -185,7 +291,57 @@ def gaussian_entropy(std):
 
     .. math::
         H = \sum_i \tfrac12 \log(2 \pi e \sigma_i^2)
+          = \sum_i \Big(\log \sigma_i + \tfrac12 \log(2 \pi e)\Big)
 
-    It depends only on the spread: a wider Gaussian explores more.
+    It depends only on the spread: a wider Gaussian explores more. Unlike a softmax's
+    entropy it can be negative (below :math:`\sigma = 1/\sqrt{2 \pi e} \approx 0.24`).
+
+    Args:
+        std: ``[T, D]`` standard deviations.
+
+    Returns:
+        ``[T]`` entropies in nats, with gradient into ``std``.
     """
     return (0.5 * math.log(2 * math.pi * math.e) + std.log()).sum(dim=-1)
+
+
+def next_lstm_state(state, episode_ended):
+    r"""The recurrent state a worker carries into its next rollout.
+
+    - If the episode ended, the next one starts from the initial state: zeros, of the
+      same shapes, without gradient (nothing of one game may leak into the next).
+    - Otherwise the same values, **detached**: the next rollout starts where this one
+      stopped, but its loss backpropagates only to its own first step (truncated
+      backpropagation through time), not into rollouts already learned from.
+
+    ``state`` is what the model's ``initial_state()`` returns: ``(h, c)``, each
+    ``[1, 256]``, or for the Gaussian policy a pair of such pairs (the policy's and the
+    value's). Return the same nesting, as new tensors: the input may still be in use.
+
+    Args:
+        state: the LSTM state after the rollout's last step.
+        episode_ended: whether that step ended the episode.
+
+    Returns:
+        The state to start the next rollout from.
+    """
+    if isinstance(state, torch.Tensor):
+        return torch.zeros_like(state) if episode_ended else state.detach()
+    return tuple(next_lstm_state(part, episode_ended) for part in state)
+
+
+#: The exercise functions a student may replace, by the name ``train()`` accepts.
+EXERCISE_FUNCTIONS = {
+    "one_step_q_target": one_step_q_target,
+    "sarsa_target": sarsa_target,
+    "n_step_returns": n_step_returns,
+    "epsilon_greedy": epsilon_greedy,
+    "entropy": entropy,
+    "actor_critic_loss": actor_critic_loss,
+    "shared_rmsprop_step": shared_rmsprop_step,
+    "hogwild_update": hogwild_update,
+    "atari_frame": atari_frame,
+    "gaussian_log_prob": gaussian_log_prob,
+    "gaussian_entropy": gaussian_entropy,
+    "next_lstm_state": next_lstm_state,
+}

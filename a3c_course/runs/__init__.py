@@ -4,6 +4,8 @@
 - :mod:`~a3c_course.runs.diagnostics`: the table of the updates' diagnostics
   (entropy, losses, gradient norm, explained variance...) and its CSV;
 - :mod:`~a3c_course.runs.checkpoint`: checkpoints, written atomically, read safely;
+- :mod:`~a3c_course.runs.folder`: a run folder as a place (writable? holds a run?) and
+  its small files;
 - :mod:`~a3c_course.runs.resume`: continuing a run with its own settings;
 - :mod:`~a3c_course.runs.watch`: watching a trained agent play.
 """

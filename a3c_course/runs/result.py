@@ -20,6 +20,8 @@ import csv
 import io
 import json
 import math
+import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -28,12 +30,12 @@ import numpy as np
 import torch
 
 from .checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from .folder import EPISODES_NAME, SUMMARY_NAME, env_kwargs_from_data, env_kwargs_to_data, read_summary
 from .diagnostics import DIAGNOSTICS_NAME, DiagnosticsTable, read_diagnostics
 from ..config import Hyperparameters
+from ..errors import RunFolderError, SaveError
 from ..paper.models import build_model
 
-EPISODES_NAME = "episodes.csv"
-SUMMARY_NAME = "summary.json"
 EPISODE_COLUMNS = ("wall_seconds", "global_step", "worker", "episode_return", "episode_length")
 SOLVE_WINDOW = 20
 
@@ -87,6 +89,9 @@ class RunResult:
     start_method: str = ""
     settings: dict | None = None
     """Every setting of the run with the layer it came from: ``{name: {"value", "source"}}``."""
+    env_kwargs: dict = field(default_factory=dict)
+    """The environment's settings (``make_env`` keywords), saved with the run: ``--resume``
+    and ``watch`` build the same environment."""
     diagnostics: DiagnosticsTable = field(default_factory=DiagnosticsTable)
     """The workers' diagnostics by global step (see :mod:`a3c_course.runs.diagnostics`)."""
     startup_seconds: float | None = None
@@ -176,6 +181,7 @@ class RunResult:
             "worker_info": self.workers,
             "hyperparameters": self.hyperparameters.to_dict(),
             "settings": self.settings,
+            "env_kwargs": env_kwargs_to_data(self.env_kwargs)[0],
         }
         if self.frames_per_step > 1:
             summary["frames_per_step"] = self.frames_per_step
@@ -196,22 +202,36 @@ class RunResult:
             "target_model_state": self.target_model_state,
             "global_step": self.total_steps,
             "hyperparameters": self.hyperparameters.to_dict(),
+            "env_kwargs": env_kwargs_to_data(self.env_kwargs)[0],
         }
 
     def save(self, path) -> Path:
-        """Write the run folder (each file atomically); returns its path."""
+        """Write the run folder (each file atomically); returns its path.
+
+        Raises :class:`~a3c_course.errors.SaveError` naming the file that could not be
+        written and why; the previous version of that file is left intact.
+        """
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(path / CHECKPOINT_NAME, self.checkpoint())
+        dropped = env_kwargs_to_data(self.env_kwargs)[1]
+        if dropped:
+            warnings.warn(f"env_kwargs {dropped} are not plain data (numbers, strings, lists): "
+                          f"not saved in {path}; give them again to watch or resume this run",
+                          stacklevel=2)
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(EPISODE_COLUMNS)
         writer.writerows(self.episodes)
-        atomic_write(path / EPISODES_NAME, lambda f: f.write(text.getvalue().encode()))
-        diagnostics = self.diagnostics.csv_text().encode()
-        atomic_write(path / DIAGNOSTICS_NAME, lambda f: f.write(diagnostics))
         summary = json.dumps(self.summary(), indent=2) + "\n"
-        atomic_write(path / SUMMARY_NAME, lambda f: f.write(summary.encode()))
+        _saving(path, None, lambda: path.mkdir(parents=True, exist_ok=True))
+        _saving(path, CHECKPOINT_NAME,
+                lambda: save_checkpoint(path / CHECKPOINT_NAME, self.checkpoint()))
+        _saving(path, EPISODES_NAME, lambda: atomic_write(
+            path / EPISODES_NAME, lambda f: f.write(text.getvalue().encode())))
+        diagnostics = self.diagnostics.csv_text().encode()
+        _saving(path, DIAGNOSTICS_NAME, lambda: atomic_write(
+            path / DIAGNOSTICS_NAME, lambda f: f.write(diagnostics)))
+        _saving(path, SUMMARY_NAME, lambda: atomic_write(
+            path / SUMMARY_NAME, lambda f: f.write(summary.encode())))
         return path
 
     def plot(self, what="return", ax=None, **kwargs):
@@ -245,19 +265,64 @@ class RunResult:
                 f"mean_return={mean}, stop_reason={self.stop_reason!r})")
 
 
+def _saving(folder: Path, name, write) -> None:
+    """Run ``write()``; a failure becomes a :class:`SaveError` naming the file and why."""
+    target = folder / name if name else folder
+    existed = name is not None and target.exists()
+    try:
+        write()
+    except (OSError, RuntimeError) as err:
+        raise SaveError(target, _why(err, folder), previous_kept=existed) from err
+
+
+def _why(err, folder) -> str:
+    """Why a write failed, in a few words (PyTorch reports a full disk as a RuntimeError)."""
+    if isinstance(err, OSError):
+        reason = err.strerror or str(err)
+    elif "write" in str(err):
+        reason = "the file could not be written (PyTorch: file write failed)"
+    else:
+        reason = str(err).splitlines()[0][:160]
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+        reason += f"; {free / 2**20:,.0f} MiB free on that disk"
+    except OSError:
+        pass
+    return reason
+
+
 def _json_number(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def read_episodes(path) -> list:
-    """The episodes of ``episodes.csv`` in a run folder."""
-    with open(Path(path) / EPISODES_NAME, newline="") as f:
+    """The episodes of ``episodes.csv`` in a run folder.
+
+    Raises :class:`~a3c_course.errors.RunFolderError` naming the line of a row that
+    cannot be read.
+    """
+    file = Path(path) / EPISODES_NAME
+    episodes = []
+    with open(file, newline="") as f:
         rows = csv.DictReader(f)
-        return [
-            Episode(float(r["wall_seconds"]), int(r["global_step"]), int(r["worker"]),
-                    float(r["episode_return"]), int(r["episode_length"]))
-            for r in rows
-        ]
+        if rows.fieldnames is not None and list(rows.fieldnames) != list(EPISODE_COLUMNS):
+            raise RunFolderError(f"{file} cannot be read: its columns are {rows.fieldnames}, "
+                                 f"not {', '.join(EPISODE_COLUMNS)}")
+        for r in rows:
+            try:
+                episodes.append(Episode(float(r["wall_seconds"]), int(r["global_step"]),
+                                        int(r["worker"]), float(r["episode_return"]),
+                                        int(r["episode_length"])))
+            except (TypeError, ValueError) as err:
+                raise RunFolderError(
+                    f"{file}, line {rows.line_num}, cannot be read ({err}); the file was cut "
+                    "short or edited: remove that line (or the file) and try again") from err
+    return episodes
+
+
+#: What summary.json must hold for load_run to rebuild a RunResult.
+SUMMARY_KEYS = ("algo", "env_id", "workers", "seed", "max_steps", "hyperparameters",
+                "total_steps", "wall_seconds", "stop_at_return", "stop_reason")
 
 
 def load_run(path) -> RunResult:
@@ -266,7 +331,11 @@ def load_run(path) -> RunResult:
     if not path.is_dir():
         raise FileNotFoundError(f"{path} is not a run folder (expected {SUMMARY_NAME} and "
                                 f"{CHECKPOINT_NAME} inside a folder)")
-    summary = json.loads((path / SUMMARY_NAME).read_text())
+    summary = read_summary(path)
+    missing = [key for key in SUMMARY_KEYS if key not in summary]
+    if missing:
+        raise RunFolderError(f"{path / SUMMARY_NAME} lacks {', '.join(missing)}: it is not the "
+                             "summary of an a3c-course run")
     checkpoint = load_checkpoint(path / CHECKPOINT_NAME)
     model = build_model(checkpoint["model_spec"])
     model.load_state_dict(checkpoint["model_state"])
@@ -290,6 +359,20 @@ def load_run(path) -> RunResult:
         target_model_state=checkpoint.get("target_model_state"),
         start_method=summary.get("start_method", ""),
         settings=summary.get("settings"),
+        env_kwargs=saved_env_kwargs(path, checkpoint, summary),
         diagnostics=read_diagnostics(path),
         startup_seconds=summary.get("startup_seconds"),
     )
+
+
+def saved_env_kwargs(folder, checkpoint, summary=None) -> dict:
+    """The environment's settings a run was saved with; {} with a warning for folders
+    written before they were saved."""
+    for source in (checkpoint, summary or {}):
+        if "env_kwargs" in source:
+            return env_kwargs_from_data(source["env_kwargs"])
+    warnings.warn(f"{folder} was saved by an older version of a3c-course, which did not record "
+                  "the environment's settings (env_kwargs, e.g. --repeat-action-probability): "
+                  "the environment's defaults are used; give them again if the run had others",
+                  stacklevel=3)
+    return {}

@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+from .result import saved_env_kwargs
 from ..envs.make import frames_per_step, make_env
+from ..envs.rendering import prepare_headless_rendering
 from ..errors import ConfigError
 from ..paper.acting import ActionChooser, env_action
 from ..paper.models import build_model
@@ -46,11 +47,12 @@ VIDEO_SUFFIXES = (".gif", ".mp4")
 
 @dataclass
 class Agent:
-    """A trained model and the environment it was trained on."""
+    """A trained model and the environment it was trained on (with its settings)."""
 
     model: torch.nn.Module
     env_id: str
     algo: str = ""
+    env_kwargs: dict = field(default_factory=dict)
 
     @property
     def head(self) -> str:
@@ -76,7 +78,8 @@ class PlayedEpisode:
 def load_agent(source) -> Agent:
     """The agent in ``source``: a run folder, a ``checkpoint.pt``, or a :class:`RunResult`."""
     if hasattr(source, "model") and hasattr(source, "env_id"):
-        return Agent(source.model, source.env_id, getattr(source, "algo", ""))
+        return Agent(source.model, source.env_id, getattr(source, "algo", ""),
+                     dict(getattr(source, "env_kwargs", None) or {}))
     path = Path(source)
     if path.is_dir() and not (path / CHECKPOINT_NAME).exists():
         raise FileNotFoundError(f"{path} holds no {CHECKPOINT_NAME}: give the folder that "
@@ -84,7 +87,8 @@ def load_agent(source) -> Agent:
     checkpoint = load_checkpoint(path)
     model = build_model(checkpoint["model_spec"])
     model.load_state_dict(checkpoint["model_state"])
-    return Agent(model, checkpoint["env_id"], checkpoint.get("algo", ""))
+    return Agent(model, checkpoint["env_id"], checkpoint.get("algo", ""),
+                 saved_env_kwargs(path, checkpoint))
 
 
 def play_episode(source, *, seed=0, max_steps=10_000, greedy=False, epsilon=0.0,
@@ -97,13 +101,16 @@ def play_episode(source, *, seed=0, max_steps=10_000, greedy=False, epsilon=0.0,
         max_steps: agent steps after which the episode is cut short.
         greedy: take the most probable (or mean) action instead of sampling.
         epsilon: Q-networks only: probability of a random action.
-        env_kwargs: keywords for :func:`a3c_course.make_env` (e.g. ``repeat_action_probability=0``).
+        env_kwargs: keywords for :func:`a3c_course.make_env`; by default the run's own
+            (saved with it), each one given here replacing the run's.
         record: keep the rendered frames (False: only the score, faster).
     """
     agent = source if isinstance(source, Agent) else load_agent(source)
     rng = np.random.default_rng(seed)
+    if record:
+        prepare_headless_rendering()
     env = make_env(agent.env_id, seed=seed, render_mode="rgb_array" if record else None,
-                   **(env_kwargs or {}))
+                   **{**agent.env_kwargs, **(env_kwargs or {})})
     threads = torch.get_num_threads()
     # One observation at a time: one thread is fastest (more only wait on each other).
     torch.set_num_threads(1)
