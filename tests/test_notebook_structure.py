@@ -4,8 +4,7 @@ Every notebook names the part of the paper it follows; every exercise states its
 specification before its stub, then unfolds at least two hints, then checks; every
 notebook ends with what it showed, questions with hidden answers, challenges and further
 reading; at least four notebooks set a failure-mode ("silent bug") challenge; nothing
-stored shows a test marker or widget state. The notebooks held to these conventions
-are listed in ``COURSE``; a notebook joins the list when it is written to them.
+stored shows a test marker or widget state.
 """
 
 import re
@@ -20,8 +19,8 @@ SOLUTIONS = REPO / "notebooks" / "solutions"
 ALL_NOTEBOOKS = sorted(SOLUTIONS.glob("*.ipynb")) + sorted((REPO / "notebooks").glob("*.ipynb"))
 PAPER = "https://arxiv.org/abs/1602.01783"
 
-#: The notebooks held to the conventions of this file (06 to 09 join when written to them).
-COURSE = ["00_setup", "01_one_step_q", "02_sarsa", "03_n_step_q", "04_a3c", "05_entropy"]
+#: The notebooks held to the conventions of this file: all of them.
+COURSE = sorted(path.stem for path in SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
 SILENT_BUGS_AT_LEAST = 4
 
 HINT = re.compile(r"<details>\s*<summary>\s*Hint \d\s*</summary>", re.IGNORECASE)
@@ -78,6 +77,10 @@ def test_a_notebook_ends_with_a_summary_questions_challenges_and_reading(name):
     assert 1 <= len(re.findall(r"^\*\*[^*]+\*\*", challenges, re.MULTILINE)) <= 2, (
         f"{name}: one or two challenges, each starting with a bold title")
     assert re.search(r"https?://", section(name, "Further reading")), f"{name}: reading with links"
+
+
+def test_the_conventions_hold_for_every_notebook_of_the_course():
+    assert COURSE[0] == "00_setup" and len(COURSE) >= 10, COURSE
 
 
 def test_at_least_four_notebooks_set_a_silent_bug_challenge():

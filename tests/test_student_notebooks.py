@@ -198,6 +198,7 @@ def test_the_course_notebooks_hold_the_exercises_of_the_issue():
                            ("gaussian_entropy", "08_continuous_control.ipynb"),
                            ("next_lstm_state", "09_memory_mazes.ipynb")):
         assert exercises.get(name) == notebook, f"{notebook} does not ask for {name}"
+        assert f"check_{name}" in checks, f"no graded test cell checks {name}"
 
 
 STUDENT_PATHS = [NOTEBOOKS / p.name for p in SOLUTION_PATHS
