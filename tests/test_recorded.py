@@ -21,6 +21,7 @@ DATA = REPO / "notebooks" / "data"
 #: The recorded comparisons the notebooks show: file -> its variants.
 RECORDED = {
     "sarsa_vs_q.csv": ("one-step Sarsa", "one-step Q-learning"),
+    "n_step.csv": ("t_max = 5", "n = 1"),
 }
 
 
