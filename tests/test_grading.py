@@ -3,8 +3,10 @@
 ``a3c-course grading-course``, then nbgrader's own ``generate_assignment``,
 ``autograde`` (under the test profile, as the README tells instructors), ``export`` and
 ``generate_feedback``, on two submissions of the released notebook: one whose stubs
-hold the reference solutions (full marks), one with a wrong target (a check's points
-lost, and the checker's message in the student's feedback).
+hold the reference solutions (full marks), one with a wrong answer (the check's point
+lost, and the checker's message in the student's feedback); and ``validate`` on the
+unfilled release, which must not say "Success!". Notebook 3 keeps it short: one
+exercise, one check, two training runs of a thousand steps.
 """
 
 import csv
@@ -25,9 +27,10 @@ pytest.importorskip("nbgrader")
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "notebooks" / "solutions"
-ASSIGNMENT = "01_one_step_q"  # two exercises, one short training run
-WRONG = ("gamma * not_terminal * best_next_value", "gamma * best_next_value")
-CHECKER_SAYS = "bootstraps through the terminal state"
+ASSIGNMENT = "03_n_step_q"  # one exercise, two short training runs
+WRONG = ("running = 0.0 if bool(terminated) else float(bootstrap_value)",
+         "running = float(bootstrap_value)")
+CHECKER_SAYS = "bootstrap through the terminal state"
 
 
 def nbgrader(course, *args):
@@ -71,10 +74,10 @@ def submit(release, bodies, destination, wrong=None):
     destination.write_text(json.dumps(notebook))
 
 
-def test_an_instructor_generates_autogrades_and_returns_feedback_with_nbgrader(tmp_path, capsys):
+def test_an_instructor_generates_validates_autogrades_and_returns_feedback_with_nbgrader(tmp_path, capsys):
     course = tmp_path / "course"
     assert main(["grading-course", str(course), "--solutions", str(SOLUTIONS),
-                 "--notebooks", "01"]) == 0
+                 "--notebooks", "03"]) == 0
     assert f"nbgrader generate_assignment {ASSIGNMENT}" in capsys.readouterr().out
     config = (course / "nbgrader_config.py").read_text()
     assert f"c.Execute.timeout = {CELL_TIMEOUT_SECONDS}" in config
@@ -82,8 +85,16 @@ def test_an_instructor_generates_autogrades_and_returns_feedback_with_nbgrader(t
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     released = release.read_text()
-    assert "BEGIN SOLUTION" not in released and "best_next_value" not in released
-    assert "NBVAL" not in released
+    assert "BEGIN SOLUTION" not in released and WRONG[0] not in released
+    assert "NBVAL" not in released and "skip-execution" not in released
+
+    # A student's validate fails on the unfilled stub, naming the function.
+    env = dict(os.environ, A3C_COURSE_PROFILE="test")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(release)], cwd=course,
+                          env=env, capture_output=True, text=True, timeout=600)
+    said = done.stdout + done.stderr
+    assert "Success!" not in said
+    assert "n_step_returns is not implemented yet" in said
 
     bodies = solution_bodies(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     submitted = course / "submitted"
@@ -93,29 +104,20 @@ def test_an_instructor_generates_autogrades_and_returns_feedback_with_nbgrader(t
     nbgrader(course, "export")
     with open(course / "grades.csv") as f:
         grades = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert float(grades["right"]["max_score"]) == 2.0, "two checks of one point each"
-    assert float(grades["right"]["score"]) == 2.0
-    assert float(grades["wrong"]["score"]) == 1.0
+    assert float(grades["right"]["max_score"]) == 1.0, "one check of one point"
+    assert float(grades["right"]["score"]) == 1.0
+    assert float(grades["wrong"]["score"]) == 0.0
+
+    # The right submission ran to its end: its training runs were executed, not skipped.
+    graded = json.loads((course / "autograded" / "right" / ASSIGNMENT / release.name).read_text())
+    runs = [c for c in graded["cells"] if c["cell_type"] == "code" and "train(" in "".join(c["source"])]
+    assert runs and all(c["execution_count"] and c["outputs"] for c in runs)
 
     nbgrader(course, "generate_feedback", ASSIGNMENT)
     feedback = (course / "feedback" / "wrong" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     text = html.unescape(re.sub(r"<[^>]+>", "", feedback))
     assert CHECKER_SAYS in text
-    assert "at i=2 you returned 2.6, expected -1.0" in text
-
-
-def test_validate_does_not_pass_an_unfilled_stub(tmp_path):
-    course = tmp_path / "course"
-    assert main(["grading-course", str(course), "--solutions", str(SOLUTIONS),
-                 "--notebooks", ASSIGNMENT]) == 0
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
-    env = dict(os.environ, A3C_COURSE_PROFILE="test")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate",
-                           f"release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=600)
-    said = done.stdout + done.stderr
-    assert "Success!" not in said
-    assert "one_step_q_target is not implemented yet" in said
+    assert "at t=2 you returned 8.0, expected 3.0" in text
 
 
 def test_grading_course_names_the_assignments_when_one_is_unknown(tmp_path, capsys):
