@@ -19,7 +19,8 @@ worker fails, so that nothing trained is lost.
 ``a3c-course doctor`` checks the install and says how to fix what is missing.
 ``a3c-course make-student`` writes the student notebooks ``notebooks/NN_name.ipynb``
 from the solution notebooks in ``notebooks/solutions/`` (see
-:mod:`a3c_course.student_notebooks`).
+:mod:`a3c_course.student_notebooks`); ``a3c-course grading-course DIR`` writes a course
+folder for nbgrader (see :mod:`a3c_course.grading`).
 """
 
 from __future__ import annotations
@@ -125,10 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="folder for the student notebooks (default: the parent of --solutions)")
     student.add_argument("--clear-outputs", action="store_true",
                          help="also clear the solution notebooks' outputs (not those of "
-                              "# NBVAL_CHECK_OUTPUT cells)")
+                              "cells tagged nbval-check-output) and widget state")
     student.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if any student notebook is out of date")
     student.set_defaults(handler=_make_student)
+
+    grading = commands.add_parser(
+        "grading-course", help="write an nbgrader course folder from notebooks/solutions/")
+    grading.add_argument("course_dir", metavar="DIR", help="the course folder to write")
+    grading.add_argument("--solutions", default="notebooks/solutions", metavar="DIR",
+                         help="folder of solution notebooks (default notebooks/solutions)")
+    grading.add_argument("--notebooks", nargs="+", metavar="NAME",
+                         help="only these assignments, e.g. 01 03_n_step_q (default: every "
+                              "notebook with an exercise)")
+    grading.set_defaults(handler=_grading_course)
 
     doctor = commands.add_parser("doctor", help="check that this machine is ready for the course")
     doctor.set_defaults(handler=_doctor)
@@ -161,6 +172,21 @@ def _make_student(args) -> int:
     if not reports:
         print(f"no solution notebooks in {args.solutions}")
     return 1 if args.check and stale else 0
+
+
+def _grading_course(args) -> int:
+    from .grading import make_grading_course
+
+    try:
+        written = make_grading_course(args.course_dir, args.solutions, args.notebooks)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"{path}")
+    first = written[0].parent.name if written else "NN_name"
+    print(f"next: cd {args.course_dir} && nbgrader generate_assignment {first}")
+    return 0
 
 
 def _train(args) -> int:

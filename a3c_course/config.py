@@ -94,6 +94,10 @@ class Hyperparameters:
     """Clip each reward to [-reward_clip, reward_clip] for learning (Atari: 1); the log keeps the real score."""
     life_loss_terminal: bool = False
     """Atari: treat the loss of a life as terminal for learning (the game goes on)."""
+    time_limit_terminal: bool = False
+    """Treat an episode cut off by a time limit (``truncated``) as if it had reached a
+    terminal state, bootstrapping from 0. A mistake, not an option: it is here so that
+    notebook 1 can show what it does to learning."""
 
     def to_dict(self) -> dict:
         """Plain data (lists for tuples), for summary.json and checkpoints."""
@@ -354,7 +358,7 @@ def validate_hyperparameters(hp: Hyperparameters) -> None:
     check_range("epsilon_anneal_steps", hp.epsilon_anneal_steps, 0, integer=True)
     if hp.optimizer not in OPTIMIZERS:
         raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {hp.optimizer!r}")
-    for name in ("lr_anneal", "recurrent", "life_loss_terminal"):
+    for name in ("lr_anneal", "recurrent", "life_loss_terminal", "time_limit_terminal"):
         if not isinstance(getattr(hp, name), bool):
             raise ConfigError(f"{name} must be True or False, not {getattr(hp, name)!r}")
     sizes = hp.hidden_sizes

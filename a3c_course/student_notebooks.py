@@ -6,31 +6,33 @@ nbgrader fences it::
 
     def n_step_returns(rewards, bootstrap_value, terminated, gamma):
         ### BEGIN SOLUTION
-        ### HINT: start from the bootstrap value (0 if terminated) and walk backwards.
         ...the reference code...
         ### END SOLUTION
 
 The student version ``notebooks/NN_name.ipynb`` is the same notebook with every fenced
-region replaced by a stub at the same indentation::
+region replaced by a stub at the same indentation, which says only which function to
+write (the specification is in the markdown cell above it, the hints that unfold in the
+one below)::
 
         # YOUR CODE HERE
-        raise NotImplementedError("start from the bootstrap value (0 if terminated) ...")
+        raise NotImplementedError("write n_step_returns here")
 
-``### HINT:`` lines (optional, inside the fence) become the stub's message, which the
-exercise checkers show. Outputs are cleared, except in cells marked
-``# NBVAL_CHECK_OUTPUT``, whose output is the reference that nbval compares with.
+The student version carries no execution tags: once its stubs are filled in it runs
+end to end, under ``jupyter nbconvert --execute`` and nbgrader's autograde as in
+JupyterLab. Outputs are cleared, except those of cells tagged ``nbval-check-output``
+(the outputs nbval compares with) that come before the first stub.
 
-So that the student version can be executed as it is (by nbval, ``nbconvert
---execute`` or the test suite), cells get tags that nbval and nbclient understand:
+The solution notebook is also the *source* notebook of nbgrader. ``make-student``
+writes nbgrader's cell metadata back into it:
 
-- a cell that calls an exercise checker (``check_...(``), and a cell whose solution
-  region is at the top level (so that running the stub raises): ``raises-exception``;
-- every other code cell after the first solution, which needs the student's code to
-  run: ``nbval-skip`` and ``skip-execution``.
+- a cell holding a solution region: an autograded answer (``solution: true``), named
+  after the function it defines;
+- a cell that calls an exercise checker (``check_...(``): an autograder test, graded
+  and locked, worth :data:`DEFAULT_POINTS` unless its metadata says otherwise.
 
-Solution cells also get nbgrader's cell metadata (``"solution": true``), written back
-into the solution notebook, so that instructors who grade with nbgrader can use the
-solution notebooks directly.
+It also turns the old comment marker ``# NBVAL_CHECK_OUTPUT`` into the cell tag
+``nbval-check-output``, which nbval reads the same way and students do not see, and
+``--clear-outputs`` removes stored outputs and widget state.
 """
 
 from __future__ import annotations
@@ -44,14 +46,28 @@ from pathlib import Path
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HINT = "### HINT:"
-CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+CHECK_OUTPUT_COMMENT = "# NBVAL_CHECK_OUTPUT"
+CHECK_OUTPUT_TAG = "nbval-check-output"
 
-RAISES_TAG = "raises-exception"
-SKIP_TAGS = ("nbval-skip", "skip-execution")
-GENERATED_TAGS = (RAISES_TAG, *SKIP_TAGS)
+#: Tags earlier versions of the generator put on student cells; removed wherever found.
+OLD_GENERATED_TAGS = ("raises-exception", "nbval-skip", "skip-execution")
 
-_CHECK_CALL = re.compile(r"^[^#\n]*\bcheck_\w+\s*\(", re.MULTILINE)
+#: Points of one exercise's check, unless the solution notebook's metadata says otherwise.
+DEFAULT_POINTS = 1
+NBGRADER_SCHEMA_VERSION = 3
+
+_CHECK_CALL = re.compile(r"^[^#\n]*\b(check_\w+)\s*\(", re.MULTILINE)
 _DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
+
+
+def stub_message(function: str | None) -> str:
+    """What a stub's ``NotImplementedError`` says: which function to write, nothing more."""
+    return f"write {function} here" if function else "write your code here"
+
+
+def says_more_than_a_stub(err, function: str | None) -> bool:
+    """Whether an exception's message is the student's own, not the stub's "write NAME here"."""
+    return bool(str(err)) and str(err) != stub_message(function)
 
 
 class NotebookSourceError(ValueError):
@@ -75,34 +91,27 @@ def student_version(notebook: dict, source_name: str = "") -> dict:
     student = copy.deepcopy(notebook)
     seen_solution = False
     for index, cell in enumerate(student["cells"]):
+        metadata = cell.setdefault("metadata", {})
+        metadata.pop("nbgrader", None)
         if cell["cell_type"] != "code":
             continue
         text = _text(cell["source"])
-        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t not in GENERATED_TAGS]
-        regions = BEGIN in text or END in text
-        if regions:
-            text, top_level = _replace_solutions(text, f"{source_name} cell {index}")
+        tags = [t for t in metadata.get("tags", []) if t not in OLD_GENERATED_TAGS]
+        if BEGIN in text or END in text:
+            text = _replace_solutions(text, f"{source_name} cell {index}")
             seen_solution = True
-            if top_level:
-                tags.append(RAISES_TAG)
-        elif seen_solution and _CHECK_CALL.search(text):
-            tags.append(RAISES_TAG)
-        elif seen_solution:
-            tags.extend(SKIP_TAGS)
-        keeps_output = CHECK_OUTPUT in text and not (RAISES_TAG in tags or SKIP_TAGS[0] in tags)
-        if not keeps_output:
-            # A raising or skipped cell cannot reproduce the solution's output.
-            text = "\n".join(l for l in text.split("\n") if l.strip() != CHECK_OUTPUT)
+        if seen_solution or CHECK_OUTPUT_TAG not in tags:
+            # After a stub a cell cannot reproduce the solution's output.
+            tags = [t for t in tags if t != CHECK_OUTPUT_TAG]
             cell["outputs"] = []
             cell["execution_count"] = None
         cell["source"] = _lines(text)
-        cell.setdefault("metadata", {})
         if tags:
-            cell["metadata"]["tags"] = tags
+            metadata["tags"] = tags
         else:
-            cell["metadata"].pop("tags", None)
-        cell["metadata"].pop("nbgrader", None)
+            metadata.pop("tags", None)
     student["metadata"] = dict(student.get("metadata", {}))
+    student["metadata"].pop("widgets", None)
     student["metadata"]["a3c_course"] = {
         "generated_from": f"solutions/{source_name}" if source_name else "solutions/",
         "edit": "This notebook is generated by `a3c-course make-student`: edit the solution "
@@ -111,10 +120,10 @@ def student_version(notebook: dict, source_name: str = "") -> dict:
     return student
 
 
-def _replace_solutions(text: str, where: str) -> tuple[str, bool]:
-    """``text`` with every fenced region replaced by a stub; and whether one is top-level."""
+def _replace_solutions(text: str, where: str) -> str:
+    """``text`` with every fenced region replaced by a stub naming the function."""
     lines = text.split("\n")
-    out, top_level, i = [], False, 0
+    out, i = [], 0
     function = None
     while i < len(lines):
         line = lines[i]
@@ -128,51 +137,95 @@ def _replace_solutions(text: str, where: str) -> tuple[str, bool]:
             i += 1
             continue
         indent = line[: len(line) - len(line.lstrip())]
-        top_level = top_level or indent == ""
-        hints, j = [], i + 1
+        j = i + 1
         while j < len(lines) and lines[j].strip() != END:
             if lines[j].strip() == BEGIN:
                 raise NotebookSourceError(f"{where}: {BEGIN} inside another solution region")
             if lines[j].strip().startswith(HINT):
-                hints.append(lines[j].strip()[len(HINT):].strip())
+                raise NotebookSourceError(
+                    f"{where}: a {HINT} line; hints go in a markdown cell after the exercise, "
+                    "as <details><summary>Hint 1</summary> ... </details> blocks")
             j += 1
         if j == len(lines):
             raise NotebookSourceError(f"{where}: {BEGIN} without its {END}")
-        hint = " ".join(hints) or (f"write {function} here" if function else "write your code here")
         out.append(f"{indent}# YOUR CODE HERE")
-        out.append(f"{indent}raise NotImplementedError({json.dumps(hint)})")
+        out.append(f"{indent}raise NotImplementedError({json.dumps(stub_message(function))})")
         i = j + 1
-    return "\n".join(out), top_level
+    return "\n".join(out)
+
+
+def check_calls(text: str) -> list:
+    """The exercise checkers a cell calls (``check_entropy(...)``), in order."""
+    return _CHECK_CALL.findall(text)
 
 
 def with_nbgrader_metadata(notebook: dict) -> dict:
-    """The solution notebook with nbgrader's metadata on every cell holding a solution."""
+    """The solution notebook as an nbgrader source notebook.
+
+    Every solution cell becomes an autograded answer, every check cell a graded,
+    locked autograder test; the old ``# NBVAL_CHECK_OUTPUT`` comment becomes the tag.
+    """
     notebook = copy.deepcopy(notebook)
     used = set()
-    for index, cell in enumerate(notebook["cells"]):
-        text = _text(cell.get("source", ""))
-        if cell["cell_type"] != "code" or BEGIN not in text:
-            continue
-        functions = [m.group(1) for m in map(_DEF.match, text.split("\n")) if m]
-        grade_id = functions[0] if functions else f"cell-{cell.get('id', index)}"
+
+    def unique(grade_id):
         while grade_id in used:
             grade_id += "_"
         used.add(grade_id)
-        old = cell.setdefault("metadata", {}).get("nbgrader", {})
-        cell["metadata"]["nbgrader"] = {
-            "grade": False, "grade_id": old.get("grade_id", grade_id), "locked": False,
-            "schema_version": 3, "solution": True, "task": False,
-        }
+        return grade_id
+
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        metadata = cell.setdefault("metadata", {})
+        _move_check_output_marker(cell)
+        text = _text(cell.get("source", ""))
+        old = metadata.get("nbgrader", {})
+        if BEGIN in text:
+            functions = [m.group(1) for m in map(_DEF.match, text.split("\n")) if m]
+            grade_id = old.get("grade_id") or (functions[0] if functions else f"cell-{index}")
+            metadata["nbgrader"] = {
+                "grade": False, "grade_id": unique(grade_id), "locked": False,
+                "schema_version": NBGRADER_SCHEMA_VERSION, "solution": True, "task": False,
+            }
+        elif check_calls(text):
+            grade_id = old.get("grade_id") or check_calls(text)[0]
+            metadata["nbgrader"] = {
+                "grade": True, "grade_id": unique(grade_id), "locked": True,
+                "points": old.get("points", DEFAULT_POINTS),
+                "schema_version": NBGRADER_SCHEMA_VERSION, "solution": False, "task": False,
+            }
+        else:
+            metadata.pop("nbgrader", None)
     return notebook
 
 
+def _move_check_output_marker(cell: dict) -> None:
+    """``# NBVAL_CHECK_OUTPUT`` (visible to students) -> the tag nbval also reads."""
+    lines = _text(cell.get("source", "")).split("\n")
+    kept = [line for line in lines if line.strip() != CHECK_OUTPUT_COMMENT]
+    if len(kept) == len(lines):
+        return
+    cell["source"] = _lines("\n".join(kept))
+    tags = cell["metadata"].setdefault("tags", [])
+    if CHECK_OUTPUT_TAG not in tags:
+        tags.append(CHECK_OUTPUT_TAG)
+
+
+def checks_output(cell: dict) -> bool:
+    """Whether nbval compares this cell's output with the stored one."""
+    return (CHECK_OUTPUT_TAG in cell.get("metadata", {}).get("tags", [])
+            or CHECK_OUTPUT_COMMENT in _text(cell.get("source", "")))
+
+
 def cleared(notebook: dict) -> dict:
-    """``notebook`` without outputs, except the reference outputs of checked cells."""
+    """``notebook`` without outputs and widget state, but the outputs nbval compares with."""
     notebook = copy.deepcopy(notebook)
+    notebook.get("metadata", {}).pop("widgets", None)
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
-        if CHECK_OUTPUT not in _text(cell["source"]):
+        if not checks_output(cell):
             cell["outputs"] = []
             cell["execution_count"] = None
         cell.get("metadata", {}).pop("execution", None)
@@ -208,7 +261,7 @@ def make_student_notebooks(solutions_dir="notebooks/solutions", out_dir=None, *,
         out_dir: where the student versions go (default: the parent of ``solutions_dir``).
         write: False to only report what would change (``--check``).
         clear_solutions: also clear the solution notebooks' outputs (but the reference
-            outputs of ``# NBVAL_CHECK_OUTPUT`` cells).
+            outputs of cells tagged ``nbval-check-output``) and widget state.
 
     Returns:
         One :class:`Generated` per solution notebook, in name order.

@@ -5,7 +5,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from a3c_course import train
-from a3c_course.envs.course_envs import TREASURE_CORRIDOR, TreasureCorridor
+from a3c_course.envs.course_envs import TREASURE_CORRIDOR, TWO_SEASONS, TreasureCorridor, TwoSeasons
 
 TAKE_COIN, WALK_ON = 0, 1
 
@@ -52,7 +52,43 @@ def test_it_follows_the_gymnasium_api():
 
 
 def test_worker_processes_make_it_by_id_under_forkserver(no_leftover_workers):
-    assert TREASURE_CORRIDOR in gym.registry
     result = train("a3c", TREASURE_CORRIDOR, n_workers=2, seed=0, max_steps=400, live="none",
                    start_method="forkserver")
     assert result.stop_reason == "max_steps" and result.episodes
+    assert TREASURE_CORRIDOR in gym.registry
+
+
+# -- TwoSeasons ----------------------------------------------------------------------
+def test_two_seasons_pays_for_the_rule_of_the_season_it_shows():
+    env = TwoSeasons(episode_length=50, season_episodes=3)
+    obs, _ = env.reset(seed=1)
+    for _ in range(50):
+        x1, _, season = obs
+        right = int(x1 > 0) if season < 0 else int(x1 <= 0)
+        assert right == env.right_action()
+        obs, reward, terminated, truncated, _ = env.step(1 - right)
+        assert reward == 0.0 and not truncated
+        if terminated:
+            break
+    assert terminated, "an episode is episode_length steps"
+
+
+def test_the_season_flips_every_season_episodes_episodes_from_a_seeded_start():
+    def seasons(seed, episodes=12):
+        env = TwoSeasons(episode_length=1, season_episodes=3)
+        shown = [env.reset(seed=seed)[0][2]]
+        shown += [env.reset()[0][2] for _ in range(episodes - 1)]
+        return shown
+
+    shown = seasons(0)
+    changes = [i for i in range(1, len(shown)) if shown[i] != shown[i - 1]]
+    assert len(changes) >= 3 and all(b - a == 3 for a, b in zip(changes, changes[1:]))
+    assert shown == seasons(0), "the same seed starts at the same point of the cycle"
+    assert len({tuple(seasons(seed)) for seed in range(8)}) > 1, "different seeds, different points"
+
+
+def test_two_seasons_follows_the_gymnasium_api():
+    check_env(TwoSeasons(), skip_render_check=True)
+    from a3c_course import make_env
+
+    assert make_env(TWO_SEASONS, seed=0).observation_space.shape == (3,)

@@ -292,7 +292,8 @@ class WorkerLoop:
             if terminated or truncated:
                 episode = info["episode"]
                 self._report_episode(step + len(rollout), float(episode["r"]), int(episode["l"]))
-                self._finish(rollout, next_obs, bool(terminated))
+                self._finish(rollout, next_obs,
+                             bool(terminated) or (bool(truncated) and self.hp.time_limit_terminal))
                 obs, _ = env.reset()
                 self.obs = observation_to_array(obs)
                 self._carry_state(episode_ended=True)

@@ -13,6 +13,7 @@ import numpy as np
 from gymnasium import spaces
 
 TREASURE_CORRIDOR = "a3c_course/TreasureCorridor-v0"
+TWO_SEASONS = "a3c_course/TwoSeasons-v0"
 CUE_RECALL = "a3c_course/CueRecall-v0"
 
 
@@ -72,6 +73,63 @@ class TreasureCorridor(gym.Env):
         return self._observation(), 0.0, False, False, {}
 
 
+class TwoSeasons(gym.Env):
+    """A rule that flips with the seasons: where one learner's updates are correlated.
+
+    Each step shows two numbers ``x1, x2`` drawn uniformly from [-1, 1] and the season
+    (``-1`` summer, ``+1`` winter); action 1 is right when ``x1 > 0`` in summer and when
+    ``x1 <= 0`` in winter, action 0 otherwise. A right action pays 1, a wrong one 0
+    (``x2`` is a distraction). An episode is ``episode_length`` steps, so its return
+    counts the right actions: about half of them by chance.
+
+    The season changes every ``season_episodes`` episodes of *this* environment, and
+    each environment starts at a random point of the cycle (drawn from the seed of its
+    first reset). One learner therefore sees summer for a thousand steps, then winter
+    for a thousand: its updates in a row all come from one season, it learns that
+    season's rule and forgets the other's, and its return drops to chance at every
+    change. Several workers, each at its own point of the cycle, feed the shared
+    network both seasons at once, as a replay memory would: it can learn the whole rule.
+
+    Observations: ``float32 [3]``, ``(x1, x2, season)``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, episode_length=10, season_episodes=100, render_mode=None):
+        if episode_length < 1 or season_episodes < 1:
+            raise ValueError("episode_length and season_episodes must be at least 1")
+        self.episode_length = int(episode_length)
+        self.season_episodes = int(season_episodes)
+        self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.episodes = None  # episodes started, counted from a random point of the cycle
+        self.winter = False
+        self.steps = 0
+        self.x = np.zeros(2)
+
+    def _observation(self):
+        self.x = self.np_random.uniform(-1.0, 1.0, size=2)
+        return np.array([self.x[0], self.x[1], 1.0 if self.winter else -1.0], dtype=np.float32)
+
+    def right_action(self) -> int:
+        """The action that pays in the current step."""
+        return int(self.x[0] > 0) ^ int(self.winter)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        if self.episodes is None:
+            self.episodes = int(self.np_random.integers(2 * self.season_episodes))
+        self.episodes += 1
+        self.winter = bool((self.episodes // self.season_episodes) % 2)
+        self.steps = 0
+        return self._observation(), {}
+
+    def step(self, action):
+        reward = 1.0 if int(action) == self.right_action() else 0.0
+        self.steps += 1
+        return self._observation(), reward, self.steps >= self.episode_length, False, {}
+
+
 class CueRecall(gym.Env):
     """Remember a cue for a few steps: the smallest task that needs memory.
 
@@ -123,6 +181,8 @@ def register_course_envs() -> None:
         return
     if TREASURE_CORRIDOR not in gym.registry:
         gym.register(TREASURE_CORRIDOR, entry_point=TreasureCorridor)
+    if TWO_SEASONS not in gym.registry:
+        gym.register(TWO_SEASONS, entry_point=TwoSeasons)
     if CUE_RECALL not in gym.registry:
         gym.register(CUE_RECALL, entry_point=CueRecall)
     _registered = True

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import A3CCourseError
+from ..student_notebooks import says_more_than_a_stub
 from .messages import (
     GENERAL_EXCEPTION_HINTS,
     dtype_text,
@@ -221,13 +222,13 @@ def _not_implemented(fn, exercise: Exercise, err) -> str:
         # The exercise calls another function of the student's that is still a stub.
         first = (f"{name} calls {raised_in}, which is not implemented yet: write "
                  f"{raised_in} first (and run its check), then run this check again.")
-        return first + (f"\nIts hint: {err}" if str(err) else "")
+        return first + (f"\nIts hint: {err}" if says_more_than_a_stub(err, raised_in) else "")
     lines = [
         f"{name} is not implemented yet: replace the `raise NotImplementedError(...)` "
         f"line with your code.",
         f"What to compute: {exercise.goal}",
     ]
-    if str(err):
+    if says_more_than_a_stub(err, name):
         lines.append(f"Hint: {err}")
     lines.append(f"Then run the cell that defines {name}, and this check again.")
     return "\n".join(lines)

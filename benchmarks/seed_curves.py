@@ -1,0 +1,128 @@
+"""Learning curves over several seeds, recorded for the notebooks: ``notebooks/data/*.csv``.
+
+    python benchmarks/seed_curves.py EXPERIMENT [--seeds 0 1 2 3 4] [--csv FILE]
+        [--steps N] [--variants LABEL ...] [--cache DIR] [--quick]
+
+A notebook's live run is one seed, and one seed is noisy: two runs that differ only
+in their seed can differ more than two methods do. The comparisons the notebooks draw
+conclusions from are recorded here over several seeds, every variant with the same
+budget of steps and the same seeds, and drawn in the notebooks as the median of the
+seeds, shaded from the lowest to the highest (``a3c_course.runs.recorded``).
+
+Experiments (``--csv`` defaults to the notebook's file):
+
+- ``parallel_workers`` (notebook 4): what the parallel actor-learners buy. A3C on
+  ``a3c_course/TwoSeasons-v0``, whose rule flips every 1,000 steps of each worker's
+  own environment, with 1, 4 and 16 workers, the same number of steps (and so of
+  updates). The curve is the mean return of the last 100 episodes, one season.
+- ``sarsa_vs_q`` (notebook 2): one-step Sarsa against one-step Q-learning on CartPole,
+  4 workers that all explore with a final epsilon of 0.3.
+- ``n_step`` (notebook 3): n-step Q-learning with ``t_max = 5`` against ``t_max = 1``
+  on CartPole, 4 workers, the paper's mix of final epsilons.
+
+It prints a Markdown table: each variant's median of the seeds' final points, and
+their range. ``--quick`` runs a tiny budget (a check that the script works).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from common import machine, markdown_table
+
+from a3c_course import train
+from a3c_course.envs.course_envs import TWO_SEASONS
+from a3c_course.runs.recorded import SeedCurves, curve_at, write_seed_curves
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "notebooks" / "data"
+
+#: name -> the notebook's file, the budget, how often a point is written, the window of
+#: episodes each point averages, and the variants: label -> keyword arguments of train().
+EXPERIMENTS = {
+    "parallel_workers": dict(
+        csv=DATA / "parallel_workers.csv", max_steps=100_000, every=1_000, window=100,
+        variants={f"{n} worker{'s' * (n > 1)}": dict(algo="a3c", env_id=TWO_SEASONS, n_workers=n)
+                  for n in (1, 4, 16)}),
+    "sarsa_vs_q": dict(
+        csv=DATA / "sarsa_vs_q.csv", max_steps=100_000, every=2_000, window=20,
+        variants={name: dict(algo=algo, env_id="CartPole-v1", n_workers=4,
+                             final_epsilons=(0.3,), final_epsilon_probs=(1.0,))
+                  for name, algo in (("one-step Sarsa", "sarsa"), ("one-step Q-learning", "q"))}),
+    "n_step": dict(
+        csv=DATA / "n_step.csv", max_steps=100_000, every=2_000, window=20,
+        variants={name: dict(algo="nstep-q", env_id="CartPole-v1", n_workers=4, t_max=t_max)
+                  for name, t_max in (("t_max = 5", 5), ("n = 1", 1))}),
+}
+
+
+def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stderr):
+    """Train the variants of experiment ``name`` on every seed; {label: SeedCurves}.
+
+    With ``cache`` (a folder), each run's curve is kept there as it finishes, and a run
+    already kept is not trained again: an interrupted recording resumes where it was.
+    """
+    experiment = EXPERIMENTS[name]
+    max_steps = max_steps or experiment["max_steps"]
+    every = min(experiment["every"], max(max_steps // 10, 1))
+    steps = np.arange(every, max_steps + 1, every)
+    curves = {}
+    for label, settings in experiment["variants"].items():
+        if variants and label not in variants:
+            continue
+        rows = []
+        for seed in seeds:
+            kept = Path(cache) / name / f"{label.replace(' ', '_')}_{max_steps}_{seed}.npy" if cache else None
+            if kept is not None and kept.exists():
+                rows.append(np.load(kept))
+                continue
+            start = time.perf_counter()
+            result = train(seed=seed, max_steps=max_steps, live="none", **settings)
+            rows.append(curve_at(result, steps, experiment["window"]))
+            if kept is not None:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                np.save(kept, rows[-1])
+            print(f"{label}, seed {seed}: {result.total_steps:,} steps in "
+                  f"{time.perf_counter() - start:.0f} s, final mean "
+                  f"{rows[-1][-1]:.2f}", file=log, flush=True)
+        curves[label] = SeedCurves(label, list(seeds), steps, np.array(rows))
+    return curves
+
+
+def table(curves) -> str:
+    rows = []
+    for curve in curves.values():
+        final = curve.final()
+        rows.append([curve.variant, len(curve.seeds), f"{np.median(final):.2f}",
+                     f"{final.min():.2f} to {final.max():.2f}"])
+    return markdown_table(["variant", "seeds", "final (median)", "final (range)"], rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, help="budget of each run (default: the experiment's)")
+    parser.add_argument("--csv", help="where to write the curves (default: the notebook's file)")
+    parser.add_argument("--variants", nargs="+", metavar="LABEL",
+                        help="only these variants (default: all); the CSV then holds only them")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="keep each run's curve in DIR; runs kept there are not trained again")
+    parser.add_argument("--quick", action="store_true", help="a tiny budget, to check the script")
+    args = parser.parse_args()
+    steps = 2_000 if args.quick else args.steps
+    curves = record(args.experiment, args.seeds, steps, args.variants, args.cache)
+    path = args.csv or (None if args.quick else EXPERIMENTS[args.experiment]["csv"])
+    if path:
+        write_seed_curves(path, curves)
+        print(f"wrote {path}", file=sys.stderr)
+    experiment = EXPERIMENTS[args.experiment]
+    print(f"{args.experiment}: seeds {args.seeds}, {steps or experiment['max_steps']:,} steps a run, "
+          f"mean return of the last {experiment['window']} episodes ({machine()})\n")
+    print(table(curves))
+
+
+if __name__ == "__main__":
+    main()
