@@ -9,6 +9,7 @@ Everything goes under ``build/site/<profile>/``; the page to open is
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -58,8 +59,16 @@ def fetch_mathjax(node_dir: Path) -> Path:
     return static
 
 
+def not_executed(src: Path, execute) -> list[str]:
+    """The solution notebooks that no pattern of ``execute`` names (none when it is None)."""
+    if execute is None:
+        return []
+    return [f"solutions/{p.name}" for p in sorted((src / "solutions").glob("*.ipynb"))
+            if not any(fnmatch.fnmatch(p.stem, pattern) for pattern in execute)]
+
+
 def build(profile: str | None = None, fresh: bool = False, repo: Path = REPO,
-          quiet: bool = True) -> Path:
+          quiet: bool = True, execute=None, root: Path | None = None) -> Path:
     """Build the site; the path of its ``index.html``.
 
     Args:
@@ -67,9 +76,12 @@ def build(profile: str | None = None, fresh: bool = False, repo: Path = REPO,
         fresh: forget the executed outputs and the previous build, and start again.
         repo: the repository to build from.
         quiet: print only Sphinx's warnings and errors.
+        execute: patterns of the solution notebooks to execute, e.g. ``["04_*"]``; the
+            others are shown without outputs. All of them when None (the site).
+        root: the build folder (default ``build/site/<profile>``).
     """
     profile = profile or current_profile()
-    root = site_root(profile, repo)
+    root = Path(root) if root is not None else site_root(profile, repo)
     if fresh and root.exists():
         shutil.rmtree(root)
     src = root / "src"
@@ -78,7 +90,8 @@ def build(profile: str | None = None, fresh: bool = False, repo: Path = REPO,
     static = fetch_mathjax(repo / "build" / "site" / "node")
     env = dict(os.environ, A3C_COURSE_PROFILE=profile,
                A3C_COURSE_SITE_CACHE=str(root / "jupyter_cache"),
-               A3C_COURSE_SITE_STATIC=str(static))
+               A3C_COURSE_SITE_STATIC=str(static),
+               A3C_COURSE_SITE_SKIP=" ".join(not_executed(src, execute)))
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(CONF_DIR),
                "-d", str(root / "doctrees"), str(src), str(root / "html")]
     if quiet:
