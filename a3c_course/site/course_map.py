@@ -5,7 +5,8 @@ on the map as soon as it is in ``notebooks/solutions/``:
 
 - the title from the first cell's ``# N · Title`` line;
 - the paper's section from its ``**In the paper:** ...`` line;
-- the exercises from the ``### Exercise: `name` `` headings, each checked against
+- the exercises from the ``### Exercise: `name` `` headings (``### Exercise 2: ...``
+  too), each checked against
   :data:`a3c_course.checks.CHECKS` (read from the module's source, so that drawing
   the map needs neither torch nor the checkers).
 """
@@ -19,7 +20,8 @@ from pathlib import Path
 
 TITLE = re.compile(r"^#\s+(?P<number>\d+)\s*[·.:-]\s*(?P<title>.+?)\s*$", re.MULTILINE)
 PAPER = re.compile(r"\*\*In the paper:\*\*\s*(?P<where>.+?)(?:\n\s*\n|\Z)", re.DOTALL)
-EXERCISE = re.compile(r"^###\s+Exercise:\s*`(?P<name>[A-Za-z_][A-Za-z0-9_]*)`", re.MULTILINE)
+EXERCISE = re.compile(r"^###\s+Exercise(?:\s+\d+)?:\s*`(?P<name>[A-Za-z_][A-Za-z0-9_]*)`",
+                      re.MULTILINE)
 CHECK_NAME = re.compile(r"""^\s*["'](?P<name>[a-z_0-9]+)["']\s*:\s*check_""", re.MULTILINE)
 
 

@@ -30,7 +30,6 @@ RESULT_SECTIONS = (
     "The value-based methods on CartPole",
     "The paper's settings and ours",
     "Atari: long runs, resume, and watching the agent",
-    "Throughput on Atari",
     "Continuous control",
     "Memory and mazes",
     "Performance",
@@ -84,12 +83,14 @@ def readme_sections(readme: str, titles=RESULT_SECTIONS) -> str:
             if text != title:
                 continue
             end = next((i for i, lev, _ in heads[k + 1:] if lev <= level), len(lines))
-            parts.append("\n".join(lines[start:end]).strip())
+            part = "\n".join(lines[start:end]).strip()
+            # Each section a chapter of the page (##), its own subsections below it.
+            shift = level - 2
+            parts.append(re.sub(r"^(#{2,6}) ", lambda m: "#" * (len(m[1]) - shift) + " ", part,
+                                flags=re.MULTILINE))
     body = "\n\n".join(parts)
     body = re.sub(r"<!--.*?-->\n?", "", body, flags=re.DOTALL)
-    body = re.sub(r"\]\(docs/([^)]+\.png)\)", r"](figures/\1)", body)
-    # Headings one level down: the page has its own title.
-    return re.sub(r"^(#{2,4}) ", lambda m: "#" * len(m[1]) + " ", body, flags=re.MULTILINE)
+    return re.sub(r"\]\(docs/([^)]+\.png)\)", r"](figures/\1)", body)
 
 
 def index_page(entries, checks) -> str:
