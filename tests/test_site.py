@@ -97,3 +97,24 @@ def test_the_readme_gives_the_command_that_builds_the_site():
     assert "<!-- site-command -->\n```bash\npython -m a3c_course.site build\n" in readme
     assert "build/site/class/html/index.html" in readme
     assert (REPO / "docs" / "site_notebook_page.png").exists()
+
+
+def test_the_results_page_takes_the_readme_sections_with_their_figures():
+    from a3c_course.site.sources import readme_sections
+
+    readme = ("# t\n\n## Keep\n\ntext ![a curve](docs/curve.png)\n\n### Sub\n\nmore\n\n"
+              "## Drop\n\nno\n\n### Also kept\n\n<!-- marker -->\nyes\n")
+    page = readme_sections(readme, titles=("Keep", "Also kept", "Missing"))
+    assert page.splitlines()[0] == "## Keep" and "### Sub" in page and "more" in page
+    assert "](figures/curve.png)" in page and "no\n" not in page
+    assert "## Also kept" in page and "yes" in page and "marker" not in page
+
+
+def test_a_quick_build_executes_only_the_notebooks_it_names(tmp_path):
+    from a3c_course.site.build import not_executed
+
+    for stem in ("00_setup", "01_one", "04_a3c"):
+        (tmp_path / "solutions").mkdir(exist_ok=True)
+        (tmp_path / "solutions" / f"{stem}.ipynb").write_text("{}")
+    assert not_executed(tmp_path, None) == []
+    assert not_executed(tmp_path, ["01_*", "04_*"]) == ["solutions/00_setup.ipynb"]
