@@ -7,7 +7,8 @@ page and two notebook pages, and checks on each that
 - every image loaded (``naturalWidth > 0``) and no request of the site's own failed;
 - the formulas were typeset: MathJax's output is on the page, and no ``$$`` or ``\\(``
   is left in its text outside code;
-- every link to another page of the site resolves (each is fetched: no 404).
+- every link to another page of the site resolves (each is fetched: no 404);
+- nothing is requested from outside the site (it must read offline).
 
 A screenshot of the first notebook page, scrolled to its first figure, is saved beside
 the built folder (``screenshot.png``).
@@ -130,9 +131,12 @@ def link_status(url: str) -> int:
 
 def check_page(page, url: str, site_url: str, checked_links: dict) -> PageReport:
     report = PageReport(url=url[len(site_url):] or "index.html")
-    failed = []
+    failed, external = [], []
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
             if r.url.startswith(site_url) and r.status >= 400 else None)
+    # The site must read offline: a script from elsewhere would not load, or hold the page.
+    page.route(lambda u: not u.startswith(site_url) and not u.startswith("data:"),
+               lambda route: (external.append(route.request.url), route.abort()))
     page.goto(url, wait_until="load")
     # Images below the fold may be lazy: ask for all of them, then wait for each.
     page.evaluate("() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
@@ -166,6 +170,7 @@ def check_page(page, url: str, site_url: str, checked_links: dict) -> PageReport
         if checked_links[target] >= 400:
             report.problems.append(f"link to {target} gives {checked_links[target]}")
     report.problems += [f"request failed: {f}" for f in failed]
+    report.problems += [f"request outside the site: {u}" for u in external]
     return report
 
 

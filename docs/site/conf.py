@@ -28,6 +28,8 @@ nb_execution_raise_on_error = True           # a notebook that fails fails the b
 nb_merge_streams = True
 # Training shows a live dashboard (a widget) whose final state the same output also
 # carries as HTML: a static page cannot run the widget, so it shows that HTML instead.
+# and loads no widget library (from a CDN, which would also make the site need a network).
+nb_ipywidgets_js = {}
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None),
                               ("html", "application/vnd.jupyter.widget-state+json", None)]
 
