@@ -10,6 +10,9 @@ checkpoint.pt; with ``--tensorboard LOGDIR`` also TensorBoard logs),
 also when the run is interrupted (Ctrl-C, or a SIGTERM from a job scheduler) or a
 worker fails, so that nothing trained is lost.
 
+``--backend ray`` trains on a Ray cluster instead (a local one, or with
+``--ray-address ADDRESS`` one started with ``ray start --head``), with a parameter server.
+
 ``a3c-course watch runs/cartpole`` plays the trained agent and writes
 ``runs/cartpole/episode.gif``; ``--resume DIR`` continues a run where it stopped.
 
@@ -78,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="save the run folder every MINUTES while training (default 10)")
     train.add_argument("--recurrent", action="store_true", help="an LSTM after the trunk (A3C)")
     train.add_argument("--start-method", choices=["fork", "spawn", "forkserver"])
+    train.add_argument("--backend", choices=["shared_memory", "ray"], default="shared_memory",
+                       help="shared_memory: worker processes sharing the model on this machine "
+                            "(default); ray: worker actors and a parameter server on a Ray "
+                            "cluster (pip install -e '.[ray]')")
+    train.add_argument("--ray-address", metavar="ADDRESS",
+                       help="with --backend ray: join the cluster at ADDRESS (HOST:PORT, or "
+                            "'auto' for the one `ray start --head` started on this machine) "
+                            "instead of starting a local one")
     train.add_argument("--set", dest="settings", action="append", default=[], type=_parse_setting,
                        metavar="NAME=VALUE", help="a hyperparameter, e.g. --set lr=1e-3 (repeatable)")
     train.add_argument("--repeat-action-probability", type=float, metavar="P",
@@ -174,6 +185,7 @@ def _train(args) -> int:
             time_limit=args.time_limit, start_method=args.start_method,
             live=_monitor(args, run), resume=args.resume, save_to=args.out,
             checkpoint_every=args.checkpoint_every * 60, tensorboard=args.tensorboard,
+            backend=args.backend, ray_address=args.ray_address,
             **run,
         )
     except SaveError as err:
@@ -189,8 +201,14 @@ def _train(args) -> int:
         return 1
     summary = result.summary()
     keys = ("solved", "solved_at_seconds", "solved_at_step", "total_steps", "wall_seconds",
-            "steps_per_second", "frames_per_second", "final_mean_return", "stop_reason")
-    print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=2))
+            "startup_seconds", "steps_per_second", "frames_per_second", "final_mean_return",
+            "stop_reason")
+    shown = {k: summary[k] for k in keys if k in summary}
+    if args.backend == "ray":
+        shown["cluster_start_seconds"] = (summary["backend"] or {}).get("cluster_start_seconds")
+        shown["staleness"] = {k: v for k, v in (summary["staleness"] or {}).items()
+                              if k != "histogram"}
+    print(json.dumps(shown, indent=2))
     print(f"run folder: {args.out}")
     return 130 if result.interrupted else 0
 

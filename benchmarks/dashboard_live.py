@@ -80,7 +80,7 @@ def run(args):
             request = client.execute(cells[-1])
             started = time.monotonic()
             chart_models, chart_updates, first_episode, statuses = set(), [], None, []
-            numbers_model, errors = None, []
+            errors = []
             while time.monotonic() - started < args.seconds + 120:
                 try:
                     msg = client.get_iopub_msg(timeout=0.5)

@@ -380,7 +380,7 @@ def run_cell(client, code, interrupt_after=None, manager=None, timeout=120):
 
 
 def test_interrupts_during_start_up_stop_the_run_and_leave_the_kernel_usable():
-    jupyter_client = pytest.importorskip("jupyter_client")
+    pytest.importorskip("jupyter_client")
     from jupyter_client.manager import start_new_kernel
     from conftest import worker_processes
 

@@ -3,6 +3,10 @@
 - :mod:`~a3c_course.engine.trainer`: ``train()``, the parent: shared model, workers,
   stop conditions, the result;
 - :mod:`~a3c_course.engine.plan`: the checks and choices made before any process starts;
+- :mod:`~a3c_course.engine.backend`: what the parent's loop asks of the machinery that
+  runs the workers; :mod:`~a3c_course.engine.shared_memory_backend` (processes sharing
+  the model's memory, the paper's way) and :mod:`~a3c_course.engine.ray_backend`
+  (Ray actors and a parameter server, on one machine or a cluster) answer it;
 - :mod:`~a3c_course.engine.processes`: starting worker processes safely (start
   methods, interrupts, the user's main module);
 - :mod:`~a3c_course.engine.worker`: the loop each worker runs;

@@ -60,10 +60,13 @@ class DiagnosticsAccumulator:
         self.sum_target = self.sum_target_sq = self.sum_error = self.sum_error_sq = 0.0
         self.sum_prediction = self.grad_norm = 0.0
         self.policy_loss = self.entropy = 0.0
+        self.staleness = 0.0
+        self.staleness_updates = 0
         self.policy_terms = False
 
-    def after_update(self, method, grad_norm, global_step) -> None:
-        """Add one update: the method's ``last_terms`` and the gradient norm before clipping."""
+    def after_update(self, method, grad_norm, global_step, staleness=None) -> None:
+        """Add one update: the method's ``last_terms``, the gradient norm before clipping,
+        and how stale the update was (updates others applied since this worker's sync)."""
         terms = method.last_terms
         # .tolist() and .item() cost well under a microsecond each on rollouts this short;
         # plain Python sums over 5 to 20 numbers are cheaper than any tensor operation.
@@ -87,6 +90,9 @@ class DiagnosticsAccumulator:
         norm = _number(grad_norm)
         self.grad_norm += norm
         self.clipped += norm > self.max_grad_norm
+        if staleness is not None:
+            self.staleness += staleness
+            self.staleness_updates += 1
         self.updates += 1
         self.steps += len(predictions)
         self.value_method = getattr(method, "epsilon", None) is not None
@@ -119,6 +125,8 @@ class DiagnosticsAccumulator:
             mean_value=NAN if value_method else self.sum_prediction / n,
             mean_q=self.sum_prediction / n if value_method else NAN,
             epsilon=float(self.epsilon) if value_method else NAN,
+            staleness=(self.staleness / self.staleness_updates if self.staleness_updates
+                       else NAN),
         )
 
     def send(self, global_step) -> None:

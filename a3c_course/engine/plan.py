@@ -36,6 +36,7 @@ from ..runs.checkpoint import load_checkpoint, remove_stale_temporaries
 from ..runs.diagnostics import read_diagnostics
 from ..runs.folder import check_writable
 from ..runs.result import read_episodes
+from .backend import BACKENDS, RAY, SHARED_MEMORY
 from .capacity import check_worker_count
 from .processes import start_context
 from .shared import worker_seed
@@ -69,17 +70,23 @@ class RunPlan:
     """The names of the student's functions the workers run."""
     previous_diagnostics: list = field(default_factory=list)
     """The diagnostics rows the resumed run's folder logged so far."""
+    backend: str = SHARED_MEMORY
+    """``shared_memory`` (processes of this machine) or ``ray`` (see :mod:`~a3c_course.engine.backend`)."""
+    ray_address: str | None = None
+    """With ``backend="ray"``: None (a local cluster) or the address of one to join."""
 
 
 def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit, start_method,
-              resume, save_to, checkpoint_every, env_kwargs, settings) -> RunPlan:
+              resume, save_to, checkpoint_every, env_kwargs, settings,
+              backend=SHARED_MEMORY, ray_address=None) -> RunPlan:
     """Check every input of :func:`~a3c_course.engine.trainer.train` and plan the run.
 
     Raises :class:`~a3c_course.errors.ConfigError` for the first bad input, before any
     process starts.
     """
     given = dict(n_workers=n_workers, seed=seed, max_steps=max_steps,
-                 stop_at_return=stop_at_return, time_limit=time_limit, env_kwargs=env_kwargs or {})
+                 stop_at_return=stop_at_return, time_limit=time_limit, env_kwargs=env_kwargs or {},
+                 backend=backend)
     if algo not in ALGORITHMS:
         raise ConfigError(f"unknown algo {algo!r}; choose one of {', '.join(ALGORITHMS)}")
     check_range("n_workers", n_workers, 1, integer=True)
@@ -93,6 +100,7 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
         check_range("checkpoint_every", checkpoint_every, 0, low_open=True)
         if save_to is None:
             raise ConfigError("checkpoint_every needs save_to, the folder to write checkpoints to")
+    check_backend(backend, ray_address, start_method)
     context = start_context(start_method)
     functions, hp_overrides = split_settings(settings)
     function_names = tuple(name for name in settings if name in targets.EXERCISE_FUNCTIONS)
@@ -119,7 +127,8 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                           "feed-forward Q-networks, as in the paper")
     spec = model_spec(spaces.observation_space, spaces.action_space, method.head,
                       hp.hidden_sizes, hp.recurrent)
-    check_worker_count(n_workers, count_parameters(spec), len(functions))
+    if backend != RAY or ray_address is None:  # workers of this machine (a cluster's: its own)
+        check_worker_count(n_workers, count_parameters(spec), len(functions))
     check_functions_are_used([name for name in settings if name in targets.EXERCISE_FUNCTIONS],
                              env_id, env_kwargs, discrete, hp)
 
@@ -153,12 +162,13 @@ def make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_lim
                    final_epsilons=final_epsilons, save_to=save_to,
                    checkpoint_every=checkpoint_every, settings=settings_report,
                    function_names=function_names,
-                   previous_diagnostics=previous_diagnostics)
+                   previous_diagnostics=previous_diagnostics, backend=backend,
+                   ray_address=ray_address)
 
 
 #: train()'s own defaults of the run settings (any other value was the user's choice).
 RUN_DEFAULTS = dict(n_workers=2, seed=0, max_steps=100_000, stop_at_return=None,
-                    time_limit=None, env_kwargs={})
+                    time_limit=None, env_kwargs={}, backend=SHARED_MEMORY)
 
 
 def _settings_report(title, hp, sources, run_values) -> SettingsReport:
@@ -171,6 +181,27 @@ def _settings_report(title, hp, sources, run_values) -> SettingsReport:
         values[name] = getattr(hp, name)
         origins[name] = sources[name]
     return SettingsReport(title, values, origins)
+
+
+def check_backend(backend, ray_address, start_method) -> None:
+    """The backend exists, its options go with it, and Ray is installed if it is chosen."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend != RAY:
+        if ray_address is not None:
+            raise ConfigError("ray_address is for backend='ray'; add backend='ray' to train "
+                              "on a Ray cluster")
+        return
+    if start_method is not None:
+        raise ConfigError("start_method is for the shared-memory backend; Ray starts its "
+                          "own worker processes: leave start_method out with backend='ray'")
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise ConfigError(f"ray_address must be 'auto' or 'HOST:PORT', not {ray_address!r}")
+    try:
+        import ray  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(f"backend='ray' needs the ray package ({err}); install it with: "
+                          'pip install -c constraints.txt -e ".[ray]"') from err
 
 
 def environment_family(env_id, discrete):

@@ -5,6 +5,12 @@ sees the same memory, and writes to it without a lock (Hogwild). The global step
 counter is one slot per worker (plus one for the steps of a resumed run) that only
 that worker writes, so that counting needs no lock and loses nothing; the global step
 is their sum.
+
+The same goes for the count of updates applied to the shared model (one slot per
+worker), from which each update's **staleness** is measured: how many updates other
+workers applied between this worker's copy of the weights and its own update. The
+Ray backend measures the same thing at its parameter server
+(:mod:`a3c_course.engine.ray_backend`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,34 @@ class SharedState:
     stop: object
     queue: object
     start_time: float
+    update_counts: torch.Tensor | None = None
+    """int64 ``[n_workers]``: slot ``i`` counts worker ``i``'s updates of the shared model."""
+    staleness_counts: torch.Tensor | None = None
+    """int64 ``[n_workers, STALENESS_BINS]``: worker ``i``'s updates by staleness (the last
+    bin holds every staleness from ``STALENESS_BINS - 1`` up)."""
+
+    def updates_applied(self) -> int:
+        """Updates applied to the shared model so far, by all workers (0 when not counted)."""
+        return 0 if self.update_counts is None else int(self.update_counts.sum())
+
+    def record_update(self, worker: int, synced_at: int) -> int:
+        """Count worker ``worker``'s update, just applied to the weights it copied when
+        ``synced_at`` updates had been applied; returns its staleness, the updates others
+        applied in between.
+
+        Hogwild has no lock, so "in between" is approximate: an update another worker
+        finishes while this one is being applied counts as before it.
+        """
+        if self.update_counts is None:
+            return 0
+        staleness = max(0, int(self.update_counts.sum()) - synced_at)
+        self.update_counts[worker] += 1
+        self.staleness_counts[worker, min(staleness, STALENESS_BINS - 1)] += 1
+        return staleness
+
+
+#: Bins of the staleness histogram each worker keeps in shared memory.
+STALENESS_BINS = 64
 
 
 def global_step(step_counts: torch.Tensor) -> int:
@@ -62,6 +96,36 @@ def maybe_update_target(shared: SharedState, step: int, interval: int) -> bool:
     return True
 
 
+def build_learner(config, checkpoint, uses_target_network: bool, shared: bool):
+    """The model every worker learns into, its optimizer and the value methods' target
+    network, initialised from the run's seed or restored from ``checkpoint``.
+
+    The weights are views of one flat tensor (the workers' sync and the optimizer's
+    step then run on it at once, see :mod:`~a3c_course.engine.flat_params`); with
+    ``shared`` they are in shared memory, as the processes of one machine need.
+    """
+    hp = config.hyperparameters
+    torch.manual_seed(config.seed)
+    model = build_model(config.model_spec)
+    flatten_parameters(model)
+    if checkpoint:
+        model.load_state_dict(checkpoint["model_state"])
+    if shared:
+        model.share_memory()
+    optimizer = build_optimizer(hp.optimizer, model.parameters(), hp.lr,
+                                hp.rmsprop_alpha, hp.rmsprop_eps)
+    if checkpoint and checkpoint.get("optimizer_state"):
+        optimizer.load_state_dict(checkpoint["optimizer_state"])
+    target_model = None
+    if uses_target_network:
+        target_model = build_model(config.model_spec)
+        state = (checkpoint or {}).get("target_model_state") or model.state_dict()
+        target_model.load_state_dict(state)
+        if shared:
+            target_model.share_memory()
+    return model, optimizer, target_model
+
+
 def build_shared_state(plan) -> SharedState:
     """Allocate what the workers share, from a :class:`~a3c_course.engine.plan.RunPlan`.
 
@@ -71,25 +135,8 @@ def build_shared_state(plan) -> SharedState:
     worker sees the same tensors.
     """
     config, hp = plan.config, plan.config.hyperparameters
-    torch.manual_seed(config.seed)
-    model = build_model(config.model_spec)
-    # The shared weights as views of one flat tensor: the workers' sync and the
-    # optimizer's step then run on it at once (see flat_params).
-    flatten_parameters(model)
-    checkpoint = plan.checkpoint
-    if checkpoint:
-        model.load_state_dict(checkpoint["model_state"])
-    model.share_memory()
-    optimizer = build_optimizer(hp.optimizer, model.parameters(), hp.lr,
-                                hp.rmsprop_alpha, hp.rmsprop_eps)
-    if checkpoint and checkpoint.get("optimizer_state"):
-        optimizer.load_state_dict(checkpoint["optimizer_state"])
-    target_model = None
-    if plan.method.uses_target_network:
-        target_model = build_model(config.model_spec)
-        state = (checkpoint or {}).get("target_model_state") or model.state_dict()
-        target_model.load_state_dict(state)
-        target_model.share_memory()
+    model, optimizer, target_model = build_learner(config, plan.checkpoint,
+                                                   plan.method.uses_target_network, shared=True)
     step_counts = torch.zeros(config.n_workers + 1, dtype=torch.int64)
     step_counts[-1] = plan.start_step
     target_syncs = torch.tensor([plan.start_step // hp.target_update_interval])
@@ -98,4 +145,7 @@ def build_shared_state(plan) -> SharedState:
         step_counts=step_counts.share_memory_(), target_syncs=target_syncs.share_memory_(),
         stop=plan.context.Event(), queue=plan.context.Queue(),
         start_time=0.0,
+        update_counts=torch.zeros(config.n_workers, dtype=torch.int64).share_memory_(),
+        staleness_counts=torch.zeros(config.n_workers, STALENESS_BINS,
+                                     dtype=torch.int64).share_memory_(),
     )

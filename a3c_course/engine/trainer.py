@@ -6,7 +6,9 @@ The data flows one way. The parent:
 2. builds the environment once to read its spaces, then the model, and moves the
    model, the optimizer's statistics and the step counters to shared memory;
 3. starts ``n_workers`` processes (:func:`a3c_course.worker.run_worker`), each with its
-   own environment and seed;
+   own environment and seed (steps 2 and 3 are the backend's: with ``backend="ray"``
+   a parameter server holds the model and the workers are Ray actors, see
+   :mod:`a3c_course.engine.backend`);
 4. drains the results queue: finished episodes, for the live view and the stop
    conditions (``max_steps``, ``stop_at_return``, ``time_limit``, Ctrl-C, Stop button);
 5. sets the stop event, waits for the workers (terminating any that do not stop in
@@ -23,11 +25,8 @@ The same parent, without the checks, the live view and the fault handling, is th
 
 from __future__ import annotations
 
-import copy
 import importlib
 import math
-import multiprocessing
-import multiprocessing.forkserver
 import time
 import warnings
 from collections import deque
@@ -37,12 +36,15 @@ from ..live.choose import make_monitor
 from ..paper.models import build_model
 from ..runs.diagnostics import DiagnosticsTable
 from ..runs.result import SOLVE_WINDOW, Episode, RunResult
+from ..runs.staleness import summarize_staleness
+from .backend import RAY, SHARED_MEMORY, Backend
 from .diagnostics import DIAGNOSTICS
-from .leftovers import NamedSemaphores, remove_stale_semaphores
+from .leftovers import remove_stale_semaphores
 from .plan import RunPlan, make_plan
-from .processes import StartupInterrupts, drain, main_module_hidden
-from .shared import build_shared_state, global_step, worker_seed
-from .worker import DONE, EPISODE, ERROR, READY, run_worker
+from .processes import StartupInterrupts
+from .shared import worker_seed
+from .shared_memory_backend import SharedMemoryBackend
+from .worker import DONE, EPISODE, ERROR, READY
 from .worker_process import STALLED
 
 SHUTDOWN_GRACE_SECONDS = 3.0
@@ -72,6 +74,8 @@ def train(
     env_kwargs: dict | None = None,
     tensorboard=None,
     env=None,
+    backend: str = SHARED_MEMORY,
+    ray_address: str | None = None,
     **settings,
 ) -> RunResult:
     """Train ``algo`` on ``env_id`` with ``n_workers`` processes sharing one model.
@@ -104,6 +108,14 @@ def train(
             ``tensorboard --logdir runs/tb``. Needs the ``tensorboard`` package.
         env: instead of ``env_id``, an environment class or a function that returns an
             environment (``train(env=MyEnv)``); it is sent to the workers by value.
+        backend: ``"shared_memory"``: worker processes on this machine sharing the
+            model's memory (the paper's setting); ``"ray"``: worker actors on a Ray
+            cluster and a parameter server that holds the model (see
+            :mod:`a3c_course.engine.ray_backend`). Needs the ``ray`` package.
+        ray_address: with ``backend="ray"``: ``None`` starts a local cluster sized to
+            this machine (and stops it at the end), unless this process is connected
+            to one already; ``"auto"`` or ``"HOST:PORT"`` joins a running cluster
+            (``ray start --head``) and leaves it running.
         **settings: hyperparameters (see :class:`a3c_course.config.Hyperparameters`:
             ``lr``, ``gamma``, ``t_max``, ``entropy_beta``...) and exercise functions
             to use instead of the reference ones, by name: ``n_step_returns=my_fn``.
@@ -125,7 +137,8 @@ def train(
         remove_stale_semaphores()  # those of runs of ours that were killed
         env_id = _environment_id(env_id, env)
         plan = make_plan(algo, env_id, n_workers, seed, max_steps, stop_at_return, time_limit,
-                         start_method, resume, save_to, checkpoint_every, env_kwargs, settings)
+                         start_method, resume, save_to, checkpoint_every, env_kwargs, settings,
+                         backend=backend, ray_address=ray_address)
         plan.config.stall_seconds = STALL_SECONDS
         monitor = make_monitor(live, max_steps=max_steps, start_step=plan.start_step,
                                stop_at_return=stop_at_return, title=f"{algo} on {env_id}",
@@ -138,11 +151,16 @@ def train(
         # the middle of an import would leave it broken for the rest of the session.
         for module in getattr(monitor, "imports", ()):
             importlib.import_module(module)
-        if plan.context.get_start_method() == "forkserver" and not startup.interrupted:
-            # Every input is checked: start the fork server now. It imports torch and the
-            # worker (a second or two) while this process builds the shared model.
-            multiprocessing.forkserver.ensure_running()
-        return TrainingRun(plan, monitor).execute(startup)
+        return TrainingRun(plan, monitor, make_backend(plan)).execute(startup)
+
+
+def make_backend(plan) -> Backend:
+    """The backend the plan chose (:mod:`a3c_course.engine.backend`)."""
+    if plan.backend == RAY:
+        from .ray_backend.backend import RayBackend
+
+        return RayBackend(plan)
+    return SharedMemoryBackend(plan)
 
 
 def _environment_id(env_id, env) -> str:
@@ -158,12 +176,13 @@ def _environment_id(env_id, env) -> str:
 
 
 class TrainingRun:
-    """One execution of a plan: shared state, workers, the parent's loop, the result."""
+    """One execution of a plan: the backend's workers, the parent's loop, the result."""
 
-    def __init__(self, plan: RunPlan, monitor):
+    def __init__(self, plan: RunPlan, monitor, backend: Backend):
         self.plan = plan
         self.config = plan.config
         self.monitor = monitor
+        self.backend = backend
         self.episodes = list(plan.previous_episodes)
         self.time_offset = self.episodes[-1].wall_seconds if self.episodes else 0.0
         self.window = deque((e.episode_return for e in self.episodes[-SOLVE_WINDOW:]),
@@ -172,68 +191,58 @@ class TrainingRun:
         self.startup_seconds = None  # until the workers' first steps are counted
         self.stop_reason = ""
         self.error = None
-        self.done = set()
+        self.done = {}  # worker -> its steps, from its last message
         self.ready = set()
-        self.processes = []
         self.save_problems = set()
 
     # -- the parent's loop ------------------------------------------------------------
     def execute(self, startup=None) -> RunResult:
         startup = startup if startup is not None else StartupInterrupts()
-        self.shared = shared = build_shared_state(self.plan)
-        self.semaphores = NamedSemaphores(shared.stop, shared.queue)
+        backend = self.backend
+        try:
+            backend.prepare(startup)
+        except BaseException:
+            startup.end()
+            backend.close()
+            raise
         self.start = time.time()
-        shared.start_time = self.start - self.time_offset
         try:
             try:
-                self.monitor.show_settings(self.plan.settings)
-                self.monitor.watch_diagnostics(self.diagnostics)
-                self.monitor.start()
-                self._start_workers(startup)
+                try:
+                    self.monitor.show_settings(self.plan.settings)
+                    self.monitor.watch_diagnostics(self.diagnostics)
+                    self.monitor.start()
+                    backend.start_workers(self.start - self.time_offset, startup)
+                finally:
+                    if startup.end():  # Ctrl-C while starting: stop now, return what there is
+                        self.stop_reason = "interrupted"
+                self._listen()
+            except KeyboardInterrupt:
+                self.stop_reason = "interrupted"
             finally:
-                if startup.end():  # Ctrl-C while starting: stop now, return what there is
-                    self.stop_reason = "interrupted"
-            self._listen()
-        except KeyboardInterrupt:
-            self.stop_reason = "interrupted"
+                self._stop_workers()
+                self.wall_seconds = time.time() - self.start
+            result = self._result()
         finally:
-            self._stop_workers()
-            self.semaphores.release()
-            self.wall_seconds = time.time() - self.start
-        result = self._result()
+            backend.close()
         self.monitor.close(result)
         self._save_at_the_end(result)
         if self.error is not None:
             raise self._error(result)
         return result
 
-    def _start_workers(self, startup):
-        ctx, shared = self.plan.context, self.shared
-        with main_module_hidden():
-            for i in range(self.config.n_workers):
-                if startup.interrupted:
-                    break  # no more: they would only be stopped again
-                process = ctx.Process(
-                    target=run_worker,
-                    args=(i, self.config, shared, self.plan.functions, self.plan.final_epsilons[i]),
-                    name=f"a3c_course-worker-{i}",
-                    daemon=True,
-                )
-                process.start()
-                self.processes.append(process)
-
     def _listen(self):
         plan = self.plan
         next_monitor = 0.0
         next_checkpoint = time.monotonic() + (plan.checkpoint_every or math.inf)
         while not self.stop_reason:
-            for message in drain(self.shared.queue, POLL_SECONDS):
+            for message in self.backend.messages(POLL_SECONDS):
                 self._handle(message)
             now = time.monotonic()
             elapsed = time.time() - self.start
             if self.startup_seconds is None and self._global_step() > plan.start_step:
                 self.startup_seconds = elapsed
-            if len(self.done) == len(self.processes):
+            if len(self.done) == self.config.n_workers:
                 self.stop_reason = self.stop_reason or "max_steps"
             elif plan.time_limit is not None and elapsed >= plan.time_limit:
                 self.stop_reason = "time_limit"
@@ -265,11 +274,11 @@ class TrainingRun:
                 self.error = message
             self.stop_reason = "error"
         elif kind == DONE:
-            self.done.add(message[1])
+            self.done[message[1]] = message[2]
         elif kind == READY:
             self.ready.add(message[1])
             if len(self.ready) == self.config.n_workers:
-                self.semaphores.release()  # every worker has them open: names not needed
+                self.backend.workers_ready()
         elif kind == STALLED:
             _, worker, seconds, where = message
             warnings.warn(StalledRunWarning(
@@ -278,20 +287,19 @@ class TrainingRun:
                 "or Ctrl-C): train() returns what was learned so far."), stacklevel=2)
 
     def _check_alive(self):
-        for i, process in enumerate(self.processes):
-            if process.exitcode is not None and i not in self.done:
+        for i, how in self.backend.exited().items():
+            if i not in self.done:
                 # It may have reported before exiting: read what is left first.
-                for message in drain(self.shared.queue, 0.2):
+                for message in self.backend.messages(0.2):
                     self._handle(message)
                 if i not in self.done and self.error is None:
                     self.error = (ERROR, i, "exception",
-                                  f"worker {i} died with exit code {process.exitcode} "
-                                  "without reporting an error (killed, or out of memory?)",
-                                  "", self._global_step())
+                                  f"worker {i} {how} without reporting an error "
+                                  "(killed, or out of memory?)", "", self._global_step())
                     self.stop_reason = "error"
 
     def _global_step(self) -> int:
-        return global_step(self.shared.step_counts)
+        return self.backend.global_step()
 
     # -- saving -----------------------------------------------------------------------
     def _save_while_training(self):
@@ -320,44 +328,35 @@ class TrainingRun:
 
     # -- shutdown ---------------------------------------------------------------------
     def _stop_workers(self):
-        shared = self.shared
-        shared.stop.set()
+        backend = self.backend
         try:
+            backend.request_stop()
             deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
-            while any(p.is_alive() for p in self.processes) and time.monotonic() < deadline:
+            while backend.any_running() and time.monotonic() < deadline:
                 # Keep reading: a worker cannot exit while its queue buffer is unsent.
-                for message in drain(shared.queue, POLL_SECONDS):
+                for message in backend.messages(POLL_SECONDS):
                     self._handle(message)
         except KeyboardInterrupt:
             self.stop_reason = self.stop_reason or "interrupted"
         finally:
-            for process in self.processes:
-                if process.is_alive():
-                    process.terminate()
-            for process in self.processes:
-                process.join(2.0)
-                if process.is_alive():
-                    process.kill()
-                    process.join()
-            for message in drain(shared.queue, 0.0):
+            backend.terminate()
+            for message in backend.messages(0.0):
                 self._handle(message)
-            shared.queue.close()
-            shared.queue.cancel_join_thread()
 
     # -- what comes back --------------------------------------------------------------
     def _result(self, partial=False) -> RunResult:
-        config, shared = self.config, self.shared
+        config = self.config
+        snapshot = self.backend.snapshot()
         model = build_model(config.model_spec)
-        model.load_state_dict(shared.model.state_dict())
-        target_state = None
-        if shared.target_model is not None:
-            target_state = copy.deepcopy(shared.target_model.state_dict())
-        counts = shared.step_counts.tolist()
+        model.load_state_dict(snapshot.model_state)
+        counts = list(snapshot.step_counts)
+        for worker, steps in self.done.items():
+            counts[worker] = max(counts[worker], steps)  # a worker's own last word
         workers = [
             {"worker": i, "seed": worker_seed(config.seed, i),
              "final_epsilon": self.plan.final_epsilons[i],
-             "pid": process.pid, "steps": counts[i]}
-            for i, process in enumerate(self.processes)
+             "pid": snapshot.pids[i] if i < len(snapshot.pids) else None, "steps": counts[i]}
+            for i in range(config.n_workers)
         ]
         elapsed = time.time() - self.start if partial else self.wall_seconds
         return RunResult(
@@ -367,13 +366,15 @@ class TrainingRun:
             wall_seconds=elapsed, stop_at_return=self.plan.stop_at_return,
             stop_reason="running" if partial else self.stop_reason,
             frames_per_step=config.frames_per_step, workers=workers,
-            optimizer_state=copy.deepcopy(shared.optimizer.state_dict()),
-            target_model_state=target_state,
-            start_method=self.plan.context.get_start_method(),
+            optimizer_state=snapshot.optimizer_state,
+            target_model_state=snapshot.target_model_state,
+            start_method=self.backend.start_method,
             settings=self.plan.settings.to_dict(),
             diagnostics=DiagnosticsTable(self.diagnostics.rows),
             startup_seconds=self.startup_seconds,
             env_kwargs=dict(config.env_kwargs),
+            backend=self.backend.info(),
+            staleness=summarize_staleness(snapshot.staleness_histogram),
         )
 
     def _error(self, result):
@@ -387,7 +388,8 @@ class TrainingRun:
         if kind == "student":
             return WorkerError(f"{message} (worker {worker}, at global step {step})",
                                worker_traceback=worker_traceback, worker=worker, result=result)
-        text = f"worker {worker} failed at global step {step}: {message}"
+        where = f"worker {worker}" if worker is not None else "the parameter server"
+        text = f"{where} failed at global step {step}: {message}"
         if worker_traceback:
             text += "\n\nTraceback in the worker process:\n" + worker_traceback
         return WorkerError(text, worker_traceback=worker_traceback, worker=worker, result=result)

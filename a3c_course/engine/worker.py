@@ -7,7 +7,7 @@ One iteration, as in the paper's pseudo-code::
     loss of that rollout, in one batched forward pass
     backward; clip the gradient norm
     apply the gradients to the shared parameters          (Hogwild: no lock)
-    add the steps to the global step counter
+    add the steps to the global step counter (and the update, with its staleness)
 
 Three of the course's exercises run here when a student passes them to ``train()``:
 ``hogwild_update`` in place of the update (:meth:`WorkerLoop._student_update`; the
@@ -67,6 +67,17 @@ def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_bl
                final_epsilon: float | None) -> None:
     """Entry point of a worker process; never raises, reports instead."""
     prepare_worker_process()  # signals; dies with its parent (see worker_process)
+    run_worker_loop(worker, config, shared, functions_blob, final_epsilon)
+
+
+def run_worker_loop(worker: int, config: RunConfig, shared: SharedState, functions_blob: bytes,
+                    final_epsilon: float | None, loop_class=None) -> None:
+    """A worker's work, wherever it runs; never raises, reports on ``shared.queue`` instead.
+
+    ``loop_class`` is :class:`WorkerLoop`, or a subclass that syncs and updates some
+    other way (the Ray backend's, whose worker actors talk to a parameter server and
+    call this from their own process, set up by Ray).
+    """
     watchdog = Watchdog(worker, shared.step_counts, shared.queue, config.stall_seconds)
     watchdog.start()
     torch.set_num_threads(1)
@@ -76,7 +87,7 @@ def run_worker(worker: int, config: RunConfig, shared: SharedState, functions_bl
         functions = checked_student_functions(cloudpickle.loads(functions_blob))
         watchdog.own_functions = functions
         register_in_worker(config.env_registration)  # the user's own environment
-        loop = WorkerLoop(worker, config, shared, functions, final_epsilon)
+        loop = (loop_class or WorkerLoop)(worker, config, shared, functions, final_epsilon)
         shared.queue.put((READY, worker))
         watchdog.training = True
         loop.run()
@@ -174,13 +185,18 @@ class WorkerLoop:
             self._update_shared_model(step)
         else:
             grad_norm = self._student_update(loss, step)
+        staleness = self.shared.record_update(self.worker, self.synced_at)
         self.shared.step_counts[self.worker] += len(rollout)
-        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout))
+        self.diagnostics.after_update(self.method, grad_norm, step + len(rollout), staleness)
         if self.shared.target_model is not None:
             maybe_update_target(self.shared, step + len(rollout), self.hp.target_update_interval)
 
     def _sync_local_model(self) -> None:
-        """theta' <- theta: act and learn on a snapshot that other workers cannot change."""
+        """theta' <- theta: act and learn on a snapshot that other workers cannot change.
+
+        Notes how many updates the copied weights have seen (``synced_at``), to measure
+        the staleness of the update this rollout will make."""
+        self.synced_at = self.shared.updates_applied()
         with torch.no_grad():
             if self.shared_flat is not None:
                 self.local_flat.copy_(self.shared_flat)

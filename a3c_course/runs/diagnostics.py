@@ -21,7 +21,10 @@ row covers, per step of the rollouts where it is a sum:
   share of updates whose gradient was clipped to ``max_grad_norm``;
 - ``lr``: the learning rate in effect (annealed linearly to 0);
 - ``mean_value``: mean :math:`V(s)` (A3C); ``mean_q``: mean :math:`Q(s, a)` of the
-  actions taken, and ``epsilon``: the worker's exploration rate (value methods).
+  actions taken, and ``epsilon``: the worker's exploration rate (value methods);
+- ``staleness``: how many updates other workers applied between this worker's copy of
+  the weights and its own update, a mean over the row's updates (about ``n_workers - 1``
+  when the workers take turns; see :mod:`a3c_course.runs.staleness`).
 
 A column that does not apply to the method holds NaN in memory and nothing in the CSV.
 """
@@ -56,6 +59,7 @@ class DiagnosticsRow(NamedTuple):
     mean_value: float
     mean_q: float
     epsilon: float
+    staleness: float = math.nan
 
 
 DIAGNOSTIC_COLUMNS = DiagnosticsRow._fields
@@ -74,6 +78,7 @@ LABELS = {
     "mean_value": "mean V(s)",
     "mean_q": "mean Q(s, a)",
     "epsilon": "epsilon",
+    "staleness": "staleness (updates)",
 }
 """How the plots and the dashboard name each diagnostic."""
 

@@ -32,6 +32,7 @@ import torch
 from .checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
 from .folder import EPISODES_NAME, SUMMARY_NAME, env_kwargs_from_data, env_kwargs_to_data, read_summary
 from .diagnostics import DIAGNOSTICS_NAME, DiagnosticsTable, read_diagnostics
+from .staleness import describe_staleness
 from ..config import Hyperparameters
 from ..errors import RunFolderError, SaveError
 from ..paper.models import build_model
@@ -97,6 +98,12 @@ class RunResult:
     startup_seconds: float | None = None
     """Seconds from the start until the workers' first steps were counted (processes
     starting, imports, environments built); ``None`` when no step was."""
+    backend: dict | None = None
+    """Where the workers ran: ``{"backend": "shared_memory"}``, or for ``"ray"`` also the
+    cluster's address, whether this run started it and how long that took."""
+    staleness: dict | None = None
+    """The updates' staleness: ``updates``, ``mean``, ``median``, ``p90``, ``max`` and
+    the ``histogram`` (see :mod:`a3c_course.runs.staleness`); ``None`` if not measured."""
 
     # -- what happened -------------------------------------------------------------
     @property
@@ -150,8 +157,13 @@ class RunResult:
         speed = self.steps_per_second_after_startup or self.steps_per_second
         startup = (f", after {self.startup_seconds:.1f} s of start-up"
                    if self.startup_seconds else "")
-        return (f"{self.total_steps:,} steps in {self.wall_seconds:.1f} s ({speed:,.0f} steps/s"
+        line = (f"{self.total_steps:,} steps in {self.wall_seconds:.1f} s ({speed:,.0f} steps/s"
                 f"{startup}), {len(self.episodes)} episodes, {mean_text} [{self.stop_reason}]")
+        if self.backend and self.backend.get("backend") == "ray":
+            cluster = self.backend.get("cluster_start_seconds")
+            started = (f", after {cluster:.1f} s to start the cluster" if cluster else "")
+            line += f"\non Ray{started}; {describe_staleness(self.staleness)}"
+        return line
 
     def summary(self) -> dict:
         """The contents of summary.json."""
@@ -181,6 +193,8 @@ class RunResult:
             "worker_info": self.workers,
             "hyperparameters": self.hyperparameters.to_dict(),
             "settings": self.settings,
+            "backend": self.backend,
+            "staleness": self.staleness,
             "env_kwargs": env_kwargs_to_data(self.env_kwargs)[0],
         }
         if self.frames_per_step > 1:
@@ -362,7 +376,17 @@ def load_run(path) -> RunResult:
         env_kwargs=saved_env_kwargs(path, checkpoint, summary),
         diagnostics=read_diagnostics(path),
         startup_seconds=summary.get("startup_seconds"),
+        backend=summary.get("backend"),
+        staleness=_staleness_from_json(summary.get("staleness")),
     )
+
+
+def _staleness_from_json(staleness):
+    """JSON turns the histogram's keys into strings: make them numbers again."""
+    if staleness and "histogram" in staleness:
+        staleness = dict(staleness)
+        staleness["histogram"] = {int(k): v for k, v in staleness["histogram"].items()}
+    return staleness
 
 
 def saved_env_kwargs(folder, checkpoint, summary=None) -> dict:
