@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin
 
+PAGE_TIMEOUT_MS = 180_000
+"""How long a page may take to load and typeset: long, as a busy 2-core machine is slow."""
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -137,11 +139,12 @@ def check_page(page, url: str, site_url: str, checked_links: dict) -> PageReport
     # The site must read offline: a script from elsewhere would not load, or hold the page.
     page.route(lambda u: not u.startswith(site_url) and not u.startswith("data:"),
                lambda route: (external.append(route.request.url), route.abort()))
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(url, wait_until="load")
     # Images below the fold may be lazy: ask for all of them, then wait for each.
     page.evaluate("() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
     page.wait_for_function("() => Array.from(document.images).every(i => i.complete)",
-                           timeout=30_000)
+                           timeout=PAGE_TIMEOUT_MS)
     for image in page.evaluate(_IMAGES):
         report.images += 1
         if not image["width"]:
@@ -149,7 +152,7 @@ def check_page(page, url: str, site_url: str, checked_links: dict) -> PageReport
     has_math = page.evaluate("() => document.querySelector('.math, span.math, div.math') !== null")
     if has_math:
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=30_000)
+                               timeout=PAGE_TIMEOUT_MS)
         page.evaluate("() => MathJax.startup.promise")
     report.formulas = page.evaluate("() => document.querySelectorAll('mjx-container').length")
     if has_math and report.formulas == 0:
