@@ -241,3 +241,41 @@ def test_a_flat_line_gets_a_readable_range_instead_of_endless_ticks():
     svg = line_chart([Line([0, 1, 2], [0.1, 0.1 + 1e-17, 0.1])])
     labels = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
     assert "0.10" in labels or "0.1" in labels
+
+
+def test_the_output_carries_the_final_state_as_html_beside_the_widget(monkeypatch):
+    """A page built from the executed notebook shows the HTML; a live frontend the widget."""
+    from a3c_course.runs.result import RunResult
+
+    shown = []
+
+    class Handle:
+        def update(self, bundle, raw):
+            shown.append(bundle)
+
+    def fake_display(bundle, raw, display_id):
+        assert raw and display_id
+        shown.append(bundle)
+        return Handle()
+
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    table = DiagnosticsTable()
+    for i in range(4):
+        table.append((100 * (i + 1), 0.5 * i, i % 2, 10, 0.69 - 0.01 * i, 0.1, 2.0, 0.5, 30.0,
+                      0.2, 7e-4, 3.0, math.nan, math.nan))
+    dashboard = Dashboard(max_steps=1_000, title="a run")
+    dashboard.start()
+    dashboard.status_keeper.stop()
+    assert len(shown) == 1 and "first finished episode" in shown[0]["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in shown[0]
+    dashboard.update(400, episodes(6), 1.0)
+    assert len(shown) == 1  # the live updates go to the widget only
+    result = RunResult(algo="a3c", env_id="CartPole-v1", n_workers=2, seed=0, max_steps=1_000,
+                       hyperparameters=None, model=None, total_steps=400, wall_seconds=1.0,
+                       stop_reason="max_steps", episodes=episodes(6), diagnostics=table)
+    dashboard.close(result)
+    final = shown[-1]
+    assert len(shown) == 2 and "application/vnd.jupyter.widget-view+json" in final
+    page = final["text/html"]
+    assert "a run" in page and page.count("<svg") == 1 + 8  # the curve, then the diagnostics
+    assert "worker" in page and "<details>" in page and result.describe().split()[0] in page

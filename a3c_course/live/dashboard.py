@@ -135,6 +135,7 @@ class Dashboard(Monitor):
         self._episodes, self._global_step = [], self.start_step
         self._rate = _RateMeter()
         self._closed = False
+        self._output = None  # the display the view went to, updated when training ends
 
         self.heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="steps",
@@ -177,7 +178,7 @@ class Dashboard(Monitor):
     def start(self):
         from IPython.display import display
 
-        display(self.view)
+        self._output = display(self.mimebundle(), raw=True, display_id=True)
         # JupyterLab showed the kernel "Idle" while it trained: see subshell.py.
         self.status_keeper.start()
 
@@ -205,8 +206,38 @@ class Dashboard(Monitor):
         self.stop_button.icon = ""
         self.stop_button.button_style = ""
         self.stop_button.description = _END_LABELS.get(result.stop_reason, "Finished")
+        if self._output is not None:  # the static copy beside the widget, now final
+            self._output.update(self.mimebundle(), raw=True)
         # The same line as the static view, for frontends that do not show widgets.
         print(f"{self.title}: {result.describe()}")
+
+    # -- the static copy ---------------------------------------------------------------
+    def mimebundle(self) -> dict:
+        """The view's output: the live widget, and beside it its state as static HTML.
+
+        A live frontend (JupyterLab, Notebook 7, VS Code) renders the widget, which it
+        ranks first, and only the widget. A page built from the executed notebook, or a
+        viewer without widgets, shows the HTML instead, which :meth:`close` updates to
+        the run's final state: its curve, its workers and its diagnostics.
+        """
+        bundle = dict(self.view._repr_mimebundle_() or {})
+        bundle["text/html"] = self.static_html()
+        return bundle
+
+    def static_html(self) -> str:
+        """The dashboard as HTML: heading, numbers, the learning curve and the diagnostics."""
+        parts = [f"<div class='a3c-dashboard'>{self.heading.value}",
+                 f"<div>{self.numbers.value}</div>"]
+        if self._episodes:
+            parts.append("<div style='display:flex;flex-wrap:wrap;gap:1em'>"
+                         f"<div>{returns_chart(self._episodes, self.x_range(), self.stop_at_return)}"
+                         f"</div><div>{worker_table(self._episodes)}</div></div>")
+            if self.diagnostics is not None and len(self.diagnostics):
+                parts.append("<details><summary>diagnostics</summary>"
+                             f"{diagnostics_grid(self.diagnostics, self.x_range())}</details>")
+        else:
+            parts.append(self._waiting_text())
+        return "".join(parts) + "</div>"
 
     # -- clicks (they run in the kernel's input subshell while the cell is busy) ---------
     def _on_stop(self, _button=None):

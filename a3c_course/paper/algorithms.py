@@ -23,7 +23,8 @@ Each line of the paper's algorithms (Algorithm 1 in the paper, S2 and S3 in its
 supplementary material), and the code that does it. θ is the shared weights, θ' a
 worker's copy, θ⁻ the target network, T the global step, t a worker's own count.
 
-All four methods:
+All four methods::
+
   global shared θ, θ⁻ and counter T        engine.shared.build_shared_state
   one actor-learner per thread             engine.worker.run_worker (one process each)
   synchronise θ' = θ                       WorkerLoop._sync_local_model
@@ -33,7 +34,8 @@ All four methods:
                                            WorkerLoop._update_shared_model (hand over, step)
   until T > T_max                          WorkerLoop.run (max_steps)
 
-Algorithm 1, one-step Q-learning (and one-step Sarsa):
+Algorithm 1, one-step Q-learning (and one-step Sarsa)::
+
   ε-greedy on Q(s, a; θ)                   ValueMethod.act -> acting.ActionChooser ->
                                            targets.epsilon_greedy
   each thread its own final ε              engine.plan.draw_final_epsilon, annealed_epsilon
@@ -43,12 +45,14 @@ Algorithm 1, one-step Q-learning (and one-step Sarsa):
   update every I_AsyncUpdate steps         a Rollout of async_update steps
   if T mod I_target = 0: θ⁻ <- θ           engine.shared.maybe_update_target
 
-Algorithm S2, n-step Q-learning:
+Algorithm S2, n-step Q-learning::
+
   R = max_a Q(s_t, a; θ⁻), or 0            NStepQ.loss (bootstraps from the target network)
   for i = t-1 .. t_start: R <- r_i + γR    targets.n_step_returns
   dθ <- dθ + ∂(R - Q(s_i, a_i; θ'))² / ∂θ'   NStepQ.loss
 
-Algorithm S3, A3C:
+Algorithm S3, A3C::
+
   a_t ~ π(a_t | s_t; θ')                   A3C.act -> acting.ActionChooser
   R = V(s_t; θ'_v), or 0                   A3C.loss (values[-1].detach())
   for i = t-1 .. t_start: R <- r_i + γR    targets.n_step_returns
@@ -56,7 +60,8 @@ Algorithm S3, A3C:
   dθ_v <- dθ_v + ∂(R - V(s_i; θ'_v))² / ∂θ'_v
   (and the entropy bonus β ∇H, Section 4)  targets.actor_critic_loss, in A3C.loss
 
-Shared RMSProp (Section 4, Optimization):
+Shared RMSProp (Section 4, Optimization)::
+
   g <- αg + (1 - α) Δθ²                    paper.optim.SharedRMSprop, whose statistics g
   θ <- θ - η Δθ / √(g + ε)                 live in shared memory, one for all workers
 
