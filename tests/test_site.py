@@ -7,7 +7,6 @@ from the test profile, with two of the solution notebooks executed to keep CI sh
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
