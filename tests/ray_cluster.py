@@ -52,9 +52,13 @@ class HeldCluster:
     def __init__(self, cpus=2):
         last_error = ""
         for _ in range(START_ATTEMPTS):
+            # Without token authentication: the cluster serves these tests on this
+            # machine only, and a cluster started by ray.init() keeps its token to itself,
+            # so a process joining by address could not present it.
             self.helper = subprocess.Popen(
                 [sys.executable, __file__, str(cpus)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, text=True, cwd=HERE)
+                stdout=subprocess.PIPE, text=True, cwd=HERE,
+                env={**os.environ, "RAY_AUTH_MODE": "disabled"})
             line = self.helper.stdout.readline()
             if line.startswith("{"):
                 self.address = json.loads(line)["address"]

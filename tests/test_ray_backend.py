@@ -32,10 +32,10 @@ def cluster():
         # Ray's own fixed start-up limits, not this package's code: on a quiet machine
         # (CI) the cluster starts in seconds.
         pytest.skip(str(err))
-    # A cluster Ray starts uses token authentication (its token in ~/.ray/auth_token);
-    # a process that joins it by its address says so with RAY_AUTH_MODE=token.
+    # The test cluster runs without token authentication (see HeldCluster); a process
+    # that joins it says so too.
     previous = {name: os.environ.get(name) for name in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
-    os.environ.update(RAY_ADDRESS=held.address, RAY_AUTH_MODE="token")
+    os.environ.update(RAY_ADDRESS=held.address, RAY_AUTH_MODE="disabled")
     yield held
     for name, value in previous.items():
         if value is None:

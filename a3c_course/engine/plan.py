@@ -9,6 +9,9 @@ so nothing needs stopping.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +28,8 @@ from ..config import (
     unknown_names_message,
 )
 from ..envs.make import check_env_id, is_atari, is_minigrid, read_spaces
-from ..envs.vector import choose_stepping
 from ..envs.user_envs import registration_for_workers
+from ..envs.vector import choose_stepping
 from ..errors import ConfigError
 from ..paper import targets
 from ..paper.algorithms import ALGORITHMS, ValueMethod, algorithm_class
@@ -233,11 +236,41 @@ def split_settings(settings):
             known = HYPERPARAMETER_NAMES + tuple(targets.EXERCISE_FUNCTIONS)
             raise ConfigError(unknown_names_message([name], known))
     try:
-        blob = cloudpickle.dumps(functions)
+        with users_own_modules_by_value(functions.values()):
+            blob = cloudpickle.dumps(functions)
     except Exception as err:
         raise ConfigError(f"the exercise functions could not be sent to the workers ({err}); "
                           "define them at the top level of a cell or module") from err
     return blob, hp_overrides
+
+
+@contextlib.contextmanager
+def users_own_modules_by_value(functions):
+    """Send functions from the user's own modules by value, not by a module name.
+
+    A function from ``__main__`` travels by value anyway; one from a module of the user's
+    (``my_solutions.py`` beside a notebook) would travel as ``my_solutions.name``, which
+    a worker on another machine (the Ray backend) cannot import. Installed packages,
+    the standard library and this package keep travelling by name.
+    """
+    registered = []
+    for function in functions:
+        name = getattr(function, "__module__", None) or ""
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if (module is None or path is None or name == "__main__"
+                or name.split(".")[0] == "a3c_course"
+                or {"site-packages", "dist-packages"} & set(Path(path).parts)
+                or Path(path).is_relative_to(Path(sysconfig.get_paths()["stdlib"]))):
+            continue
+        if name not in registered:
+            cloudpickle.register_pickle_by_value(module)
+            registered.append(name)
+    try:
+        yield
+    finally:
+        for name in registered:
+            cloudpickle.unregister_pickle_by_value(sys.modules[name])
 
 
 def refuse_discrete_only_functions(names, discrete, env_id) -> None:
