@@ -156,3 +156,30 @@ def test_a_class_passed_as_env_gets_an_id_a_later_session_is_told_about():
     del gym.registry[env_id]
     with pytest.raises(ConfigError, match="train\\(env=...\\)"):
         train("a3c", env_id, max_steps=100, live="none")
+
+
+def test_exercise_functions_from_a_users_own_module_travel_by_value(tmp_path):
+    """A worker on another machine (the Ray backend) cannot import the user's module:
+    the function must arrive whole, while installed packages still travel by name."""
+    import sys
+
+    import cloudpickle
+
+    from a3c_course.engine.plan import split_settings
+
+    (tmp_path / "my_solutions.py").write_text(
+        "SCALE = 3\n\ndef n_step_returns(rewards, bootstrap_value, terminated, gamma):\n"
+        "    return SCALE * rewards\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import my_solutions
+
+        blob, _ = split_settings({"n_step_returns": my_solutions.n_step_returns,
+                                  "epsilon_greedy": np.argmax})
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("my_solutions", None)
+    functions = cloudpickle.loads(blob)  # my_solutions is no longer importable here
+    assert functions["n_step_returns"](np.ones(2), 0.0, None, 0.9).tolist() == [3.0, 3.0]
+    assert functions["epsilon_greedy"] is np.argmax  # numpy's, by name
+    assert "my_solutions" not in cloudpickle.list_registry_pickle_by_value()  # undone
