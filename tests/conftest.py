@@ -34,8 +34,10 @@ def worker_processes(root_pid=None):
     """Descendants of ``root_pid`` (default: this process) that are training workers.
 
     The fork server and the resource tracker of multiprocessing are direct children
-    that live as long as their parent by design; everything else (workers, whether
-    forked by us or by the fork server) must be gone when train() returns.
+    that live as long as their parent by design, and so does the Ray cluster the Ray
+    tests hold for the session (tests/ray_cluster.py, with all of its processes);
+    everything else (workers, whether forked by us or by the fork server) must be gone
+    when train() returns.
     """
     root = psutil.Process(root_pid)
     helpers = set()
@@ -46,6 +48,12 @@ def worker_processes(root_pid=None):
             continue
         if "forkserver" in cmdline or "resource_tracker" in cmdline:
             helpers.add(child.pid)
+        elif "ray_cluster.py" in cmdline:
+            helpers.add(child.pid)
+            try:
+                helpers.update(p.pid for p in child.children(recursive=True))
+            except psutil.Error:
+                pass
     return [p for p in root.children(recursive=True) if p.pid not in helpers and _running(p.pid)]
 
 
