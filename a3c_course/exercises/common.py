@@ -163,3 +163,22 @@ def expect_reference_gradient(fn, exercise: Exercise, case: Case, reference, pos
                  f"d sum(answer) / d {exercise.parameters[k]} = {show(got)}, expected "
                  f"{show(want)}. Part of the formula is detached (.detach(), .item(), "
                  f"numpy, torch.no_grad()) or computed from a constant.", "wrong_gradient")
+
+
+def per_action_dimension_shape_hint(quantity: str, why: str = ""):
+    """A shape hint for a per-step quantity summed over a diagonal Gaussian's action
+    dimensions (the first argument is ``[T, D]``): names a sum over the wrong axis or none."""
+
+    def hint(shape, case):
+        steps, dims = case.args[0].shape
+        if shape == (steps, dims):
+            return (f"That is one {quantity} per action dimension: sum them over the last "
+                    f"dimension, .sum(dim=-1){why}.")
+        if shape == (dims,) and dims != steps:
+            return "You summed over the steps (dim 0); sum over the action dimensions, dim=-1."
+        if shape == ():
+            return f"That is one number for the whole rollout; return one {quantity} per step."
+        return None
+
+    return hint
+

@@ -15,7 +15,12 @@ from .checking import (
     diagnose,
     expect_tensor,
 )
-from .common import expect_reference_gradient, floats, report_success
+from .common import (
+    expect_reference_gradient,
+    floats,
+    per_action_dimension_shape_hint,
+    report_success,
+)
 
 GAUSSIAN_ENTROPY = Exercise(
     name="gaussian_entropy",
@@ -79,17 +84,6 @@ GAUSSIAN_ENTROPY_MISTAKES = (
 )
 
 
-def _shape_hint(shape, case):
-    steps, dims = case.args[0].shape
-    if shape == (steps, dims):
-        return ("That is one entropy per action dimension: sum them over the last "
-                "dimension, .sum(dim=-1).")
-    if shape == (dims,) and dims != steps:
-        return "You summed over the steps (dim 0); sum over the action dimensions, dim=-1."
-    if shape == ():
-        return "That is one number for the whole rollout; return one entropy per step."
-    return None
-
 
 @checker
 def check_gaussian_entropy(fn) -> None:
@@ -116,7 +110,7 @@ def check_gaussian_entropy(fn) -> None:
     for case in cases:
         answer = call(fn, GAUSSIAN_ENTROPY, case)
         expect_tensor(GAUSSIAN_ENTROPY, case, answer, (case.args[0].shape[0],),
-                      shape_hint=_shape_hint)
+                      shape_hint=per_action_dimension_shape_hint("entropy"))
         answers.append(answer)
     expected = [targets.gaussian_entropy(*case.fresh_args()) for case in cases]
     diagnose(GAUSSIAN_ENTROPY, cases, answers, expected, GAUSSIAN_ENTROPY_MISTAKES)

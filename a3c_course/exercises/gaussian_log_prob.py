@@ -15,7 +15,12 @@ from .checking import (
     diagnose,
     expect_tensor,
 )
-from .common import expect_reference_gradient, floats, report_success
+from .common import (
+    expect_reference_gradient,
+    floats,
+    per_action_dimension_shape_hint,
+    report_success,
+)
 
 GAUSSIAN_LOG_PROB = Exercise(
     name="gaussian_log_prob",
@@ -101,17 +106,6 @@ GAUSSIAN_LOG_PROB_MISTAKES = (
 )
 
 
-def _shape_hint(shape, case):
-    steps, dims = case.args[0].shape
-    if shape == (steps, dims):
-        return ("That is one log-density per action dimension: sum them over the last "
-                "dimension, .sum(dim=-1) (the dimensions are independent).")
-    if shape == (dims,) and dims != steps:
-        return "You summed over the steps (dim 0); sum over the action dimensions, dim=-1."
-    if shape == ():
-        return "That is one number for the whole rollout; return one log-density per step."
-    return None
-
 
 @checker
 def check_gaussian_log_prob(fn) -> None:
@@ -141,7 +135,8 @@ def check_gaussian_log_prob(fn) -> None:
     for case in cases:
         answer = call(fn, GAUSSIAN_LOG_PROB, case)
         expect_tensor(GAUSSIAN_LOG_PROB, case, answer, (case.args[0].shape[0],),
-                      shape_hint=_shape_hint)
+                      shape_hint=per_action_dimension_shape_hint(
+                          "log-density", " (the dimensions are independent)"))
         answers.append(answer)
     expected = [targets.gaussian_log_prob(*case.fresh_args()) for case in cases]
     diagnose(GAUSSIAN_LOG_PROB, cases, answers, expected, GAUSSIAN_LOG_PROB_MISTAKES)
