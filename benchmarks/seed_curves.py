@@ -17,6 +17,11 @@ Experiments (``--csv`` defaults to the notebook's file):
   updates). The curve is the mean return of the last 100 episodes, one season.
 - ``sarsa_vs_q`` (notebook 2): one-step Sarsa against one-step Q-learning on CartPole,
   4 workers that all explore with a final epsilon of 0.3.
+- ``speedup`` (notebook 6): A3C on CartPole with 1, 2 and 4 workers until the mean of
+  20 episodes reaches 195, curves against the clock (``wall_seconds``): the speedup of
+  Table 2, as time to a score.
+- ``optimizer_statistics`` (notebook 6): RMSProp's statistics shared by the 4 workers
+  against one set per worker, at the default learning rate and at a 4 times larger one.
 - ``n_step`` (notebook 3): n-step Q-learning with ``t_max = 5`` against ``t_max = 1``
   on CartPole, 4 workers, the paper's mix of final epsilons.
 
@@ -51,6 +56,19 @@ EXPERIMENTS = {
         variants={name: dict(algo=algo, env_id="CartPole-v1", n_workers=4,
                              final_epsilons=(0.3,), final_epsilon_probs=(1.0,))
                   for name, algo in (("one-step Sarsa", "sarsa"), ("one-step Q-learning", "q"))}),
+    "speedup": dict(
+        csv=DATA / "speedup.csv", max_steps=150_000, x="wall_seconds", seconds=90, every=1,
+        window=20, score=195,
+        variants={f"{n} worker{'s' * (n > 1)}": dict(algo="a3c", env_id="CartPole-v1", n_workers=n,
+                                                    stop_at_return=195, time_limit=90)
+                  for n in (1, 2, 4)}),
+    "optimizer_statistics": dict(
+        csv=DATA / "optimizer_statistics.csv", max_steps=100_000, every=2_000, window=20,
+        variants={f"{name}, lr {lr:g}": dict(algo="a3c", env_id="CartPole-v1", n_workers=4,
+                                             optimizer=optimizer, lr=lr)
+                  for lr in (7e-4, 3e-3)
+                  for name, optimizer in (("shared statistics", "shared_rmsprop"),
+                                          ("per-worker statistics", "rmsprop"))}),
     "n_step": dict(
         csv=DATA / "n_step.csv", max_steps=100_000, every=2_000, window=20,
         variants={name: dict(algo="nstep-q", env_id="CartPole-v1", n_workers=4, t_max=t_max)
@@ -61,43 +79,63 @@ EXPERIMENTS = {
 def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stderr):
     """Train the variants of experiment ``name`` on every seed; {label: SeedCurves}.
 
-    With ``cache`` (a folder), each run's curve is kept there as it finishes, and a run
-    already kept is not trained again: an interrupted recording resumes where it was.
+    The runs go seed by seed, each seed's variants one after the other, so that a
+    change in the machine's load while the experiment records falls on every variant
+    alike (it matters for the curves against the clock). With ``cache`` (a folder),
+    each run's curve is kept there as it finishes, and a run already kept is not
+    trained again: an interrupted recording resumes where it was.
     """
     experiment = EXPERIMENTS[name]
     max_steps = max_steps or experiment["max_steps"]
-    every = min(experiment["every"], max(max_steps // 10, 1))
-    steps = np.arange(every, max_steps + 1, every)
-    curves = {}
-    for label, settings in experiment["variants"].items():
-        if variants and label not in variants:
-            continue
-        rows = []
-        for seed in seeds:
+    x = experiment.get("x", "global_step")
+    if x == "wall_seconds":
+        points = np.arange(experiment["every"], experiment["seconds"] + 1e-9, experiment["every"])
+    else:
+        every = min(experiment["every"], max(max_steps // 10, 1))
+        points = np.arange(every, max_steps + 1, every)
+    chosen = {label: settings for label, settings in experiment["variants"].items()
+              if not variants or label in variants}
+    rows = {label: [] for label in chosen}
+    for seed in seeds:
+        for label, settings in chosen.items():
             kept = Path(cache) / name / f"{label.replace(' ', '_')}_{max_steps}_{seed}.npy" if cache else None
             if kept is not None and kept.exists():
-                rows.append(np.load(kept))
+                rows[label].append(np.load(kept))
                 continue
             start = time.perf_counter()
+            settings = {**experiment.get("common", {}), **settings}
             result = train(seed=seed, max_steps=max_steps, live="none", **settings)
-            rows.append(curve_at(result, steps, experiment["window"]))
+            rows[label].append(curve_at(result, points, experiment["window"], x=x))
             if kept is not None:
                 kept.parent.mkdir(parents=True, exist_ok=True)
-                np.save(kept, rows[-1])
+                np.save(kept, rows[label][-1])
             print(f"{label}, seed {seed}: {result.total_steps:,} steps in "
-                  f"{time.perf_counter() - start:.0f} s, final mean "
-                  f"{rows[-1][-1]:.2f}", file=log, flush=True)
-        curves[label] = SeedCurves(label, list(seeds), steps, np.array(rows))
-    return curves
+                  f"{time.perf_counter() - start:.0f} s ({result.steps_per_second:,.0f} steps/s), "
+                  f"final mean {rows[label][-1][-1]:.2f}, stopped on {result.stop_reason}",
+                  file=log, flush=True)
+    return {label: SeedCurves(label, list(seeds), points, np.array(rows[label]), x) for label in chosen}
 
 
-def table(curves) -> str:
+def table(curves, score=None) -> str:
+    """Each variant's final points (median and range) and, given a ``score``, when the
+    seeds reached it: how many did, the median and the worst (steps, or seconds)."""
     rows = []
     for curve in curves.values():
         final = curve.final()
-        rows.append([curve.variant, len(curve.seeds), f"{np.median(final):.2f}",
-                     f"{final.min():.2f} to {final.max():.2f}"])
-    return markdown_table(["variant", "seeds", "final (median)", "final (range)"], rows)
+        row = [curve.variant, len(curve.seeds), f"{np.median(final):.2f}",
+               f"{final.min():.2f} to {final.max():.2f}"]
+        if score is not None:
+            reached = curve.first_reaching(score)
+            done = reached[~np.isnan(reached)]
+            row += [f"{len(done)} of {len(reached)}",
+                    f"{np.median(done):g}" if len(done) else "-",
+                    f"{reached.max():g}" if len(done) == len(reached) else "not all"]
+        rows.append(row)
+    headers = ["variant", "seeds", "final (median)", "final (range)"]
+    if score is not None:
+        unit = "s" if next(iter(curves.values())).x == "wall_seconds" else "steps"
+        headers += [f"reached {score:g}", f"median ({unit})", f"worst ({unit})"]
+    return markdown_table(headers, rows)
 
 
 def main():
@@ -121,7 +159,7 @@ def main():
     experiment = EXPERIMENTS[args.experiment]
     print(f"{args.experiment}: seeds {args.seeds}, {steps or experiment['max_steps']:,} steps a run, "
           f"mean return of the last {experiment['window']} episodes ({machine()})\n")
-    print(table(curves))
+    print(table(curves, experiment.get("score")))
 
 
 if __name__ == "__main__":

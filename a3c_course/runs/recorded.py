@@ -12,7 +12,9 @@ A file holds one row per variant, seed and point of the curve::
     1 worker,0,2000,4.95
 
 ``mean_return`` is the mean return of the last ``window`` episodes finished by
-``global_step`` (the window the file's writer chose, 20 by default).
+``global_step`` (the window the file's writer chose, 20 by default). A comparison of
+speed is recorded against the clock instead: its file has ``wall_seconds`` (seconds
+since the run started) where the others have ``global_step``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 COLUMNS = ("variant", "seed", "global_step", "mean_return")
+#: What a curve's points can be counted in: agent steps, or seconds of the run's clock.
+X_COLUMNS = ("global_step", "wall_seconds")
+X_LABELS = {"global_step": "global step", "wall_seconds": "seconds since the start"}
 
 
 @dataclass
@@ -34,6 +39,9 @@ class SeedCurves:
     seeds: list
     steps: np.ndarray
     returns: np.ndarray
+    x: str = "global_step"
+    """What ``steps`` counts: ``"global_step"``, or ``"wall_seconds"`` for a curve against
+    the clock."""
 
     def median(self) -> np.ndarray:
         return np.median(self.returns, axis=0)
@@ -41,6 +49,11 @@ class SeedCurves:
     def final(self) -> np.ndarray:
         """Each seed's last point."""
         return self.returns[:, -1]
+
+    def first_reaching(self, score: float) -> np.ndarray:
+        """Each seed's first point (a step, or seconds) at or above ``score``; NaN if never."""
+        reached = self.returns >= score
+        return np.where(reached.any(axis=1), self.steps[reached.argmax(axis=1)], np.nan)
 
 
 def find_recorded(name: str, folders=None) -> Path:
@@ -64,18 +77,20 @@ def read_seed_curves(path) -> dict[str, SeedCurves]:
     rows = {}
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        missing = set(COLUMNS) - set(reader.fieldnames or ())
+        fields = set(reader.fieldnames or ())
+        x = next((name for name in X_COLUMNS if name in fields), "global_step")
+        missing = {"variant", "seed", x, "mean_return"} - fields
         if missing:
             raise ValueError(f"{path} lacks the columns {sorted(missing)}")
         for row in reader:
             per_seed = rows.setdefault(row["variant"], {}).setdefault(int(row["seed"]), {})
-            per_seed[int(row["global_step"])] = float(row["mean_return"])
+            per_seed[float(row[x])] = float(row["mean_return"])
     curves = {}
     for variant, by_seed in rows.items():
         seeds = sorted(by_seed)
         steps = sorted(set.intersection(*(set(by_seed[s]) for s in seeds)))
         returns = np.array([[by_seed[s][step] for step in steps] for s in seeds])
-        curves[variant] = SeedCurves(variant, seeds, np.array(steps), returns)
+        curves[variant] = SeedCurves(variant, seeds, np.array(steps), returns, x)
     return curves
 
 
@@ -84,16 +99,25 @@ def write_seed_curves(path, curves) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        x_columns = {curve.x for curve in curves.values()}
+        if len(x_columns) != 1 or not x_columns <= set(X_COLUMNS):
+            raise ValueError(f"one file holds curves against one of {X_COLUMNS}, not {sorted(x_columns)}")
+        x = x_columns.pop()
+        writer.writerow(("variant", "seed", x, "mean_return"))
         for curve in curves.values():
             for i, seed in enumerate(curve.seeds):
                 for step, value in zip(curve.steps, curve.returns[i]):
-                    writer.writerow([curve.variant, seed, int(step), f"{value:.3f}"])
+                    point = int(step) if x == "global_step" else f"{step:g}"
+                    writer.writerow([curve.variant, seed, point, f"{value:.3f}"])
 
 
-def curve_at(result, steps, window: int = 20) -> np.ndarray:
-    """A run's mean return of the last ``window`` episodes at each of ``steps`` (NaN before any)."""
-    finished = result.column("global_step") if result.episodes else np.array([])
+def curve_at(result, steps, window: int = 20, x: str = "global_step") -> np.ndarray:
+    """A run's mean return of the last ``window`` episodes at each of ``steps`` (NaN before any).
+
+    ``x="wall_seconds"``: ``steps`` are seconds since the run started. After the run's
+    last episode a curve keeps its last value (a run that stopped at its score holds it).
+    """
+    finished = result.column(x) if result.episodes else np.array([])
     returns = result.returns
     out = np.full(len(steps), np.nan)
     for j, step in enumerate(steps):
@@ -119,7 +143,7 @@ def plot_seed_curves(curves, ax=None, colors=None, ylabel="episode return (mean 
                         color=color, alpha=0.2, linewidth=0)
         ax.plot(curve.steps, curve.median(), color=color,
                 label=f"{curve.variant} (median of {len(curve.seeds)} seeds)")
-    ax.set_xlabel("global step")
+    ax.set_xlabel(X_LABELS[next(iter(curves.values())).x] if curves else "global step")
     ax.set_ylabel(ylabel)
     ax.legend(loc="best")
     return ax
