@@ -15,13 +15,27 @@ def plan(algo="a3c", env_id="CartPole-v1", n_workers=2, seed=0, max_steps=1_000,
 
 def test_each_setting_names_the_highest_layer_that_set_it():
     sources = plan("q", "ALE/Pong-v5", lr=3e-4, **budget("a3c_pong", "test")).settings.sources
-    assert sources["lr"] == "yours"  # over the Atari family's 1e-4
+    assert sources["lr"] == "yours"  # over the Atari family's 5e-4
     assert sources["t_max"] == "family atari"
     assert sources["target_update_interval"] == "family atari"  # over q's own 100
     assert sources["max_steps"] == "profile test, budget a3c_pong"
     assert sources["env_kwargs"] == "profile test, budget a3c_pong"
     assert sources["gamma"] == "default"
     assert sources["n_workers"] == "default" and sources["seed"] == "default"
+
+
+def test_atari_learns_from_8_games_per_worker_at_5e_4_and_from_one_at_the_reference_1e_4():
+    eight = plan("a3c", "ALE/Pong-v5", **budget("a3c_pong", "test")).settings
+    assert eight.values["envs_per_worker"] == 8 and eight.values["lr"] == 5e-4
+    assert eight.sources["lr"] == "family atari"
+    one = plan("a3c", "ALE/Pong-v5", envs_per_worker=1, **budget("a3c_pong", "test")).settings
+    assert one.values["lr"] == 1e-4
+    assert one.sources["lr"] == "family atari with envs_per_worker=1"
+    assert "family atari with envs_per_worker=1: lr=0.0001" in str(one)
+    yours = plan("a3c", "ALE/Pong-v5", envs_per_worker=1, lr=3e-4, **budget("a3c_pong", "test"))
+    assert yours.settings.values["lr"] == 3e-4 and yours.settings.sources["lr"] == "yours"
+    cartpole = plan("a3c", "CartPole-v1", envs_per_worker=1).settings
+    assert cartpole.values["lr"] == 7e-4, "the condition belongs to the Atari family only"
 
 
 def test_the_algorithm_layer_shows_where_no_family_overrides_it():
