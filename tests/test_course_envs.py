@@ -92,3 +92,11 @@ def test_two_seasons_follows_the_gymnasium_api():
     from a3c_course import make_env
 
     assert make_env(TWO_SEASONS, seed=0).observation_space.shape == (3,)
+
+
+def test_a_seeded_reset_shows_the_same_season_whatever_came_before():
+    env = TwoSeasons(episode_length=1, season_episodes=3)
+    first = env.reset(seed=5)[0][2]
+    for _ in range(7):  # move on through the cycle
+        env.reset()
+    assert [env.reset(seed=5)[0][2] for _ in range(3)] == [first] * 3

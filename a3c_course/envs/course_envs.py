@@ -117,7 +117,9 @@ class TwoSeasons(gym.Env):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        if self.episodes is None:
+        if self.episodes is None or seed is not None:
+            # A seeded reset starts the cycle afresh, so that the same seed always shows
+            # the same season (Gymnasium's determinism check resets twice with one seed).
             self.episodes = int(self.np_random.integers(2 * self.season_episodes))
         self.episodes += 1
         self.winter = bool((self.episodes // self.season_episodes) % 2)
