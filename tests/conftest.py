@@ -5,7 +5,20 @@ import time
 import psutil
 import pytest
 
+from a3c_course.live.monitors import Monitor
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class InterruptAfter(Monitor):
+    """Raises KeyboardInterrupt in the parent, as Ctrl-C or Jupyter's stop button do."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def update(self, global_step, episodes, elapsed_seconds):
+        if global_step >= self.steps:
+            raise KeyboardInterrupt
 
 
 def wait_until_gone(pids, timeout=5.0):

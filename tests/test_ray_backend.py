@@ -17,7 +17,7 @@ import torch
 from a3c_course import ConfigError, WorkerError, train
 from a3c_course.live.monitors import Monitor
 from a3c_course.runs.result import load_run
-from conftest import PYTHON, REPO, wait_until_gone
+from conftest import PYTHON, REPO, InterruptAfter, wait_until_gone
 from ray_cluster import ClusterDidNotStart, HeldCluster, processes_with_token, running
 
 pytest.importorskip("ray")
@@ -159,17 +159,6 @@ def test_a_worker_exception_surfaces_with_its_traceback_and_the_result(cluster):
     assert "this student function is broken" in str(err)
     assert "Traceback" in err.worker_traceback and "broken_returns" in err.worker_traceback
     assert err.result is not None and err.result.stop_reason == "error"
-
-
-class InterruptAfter(Monitor):
-    """Raises KeyboardInterrupt in the parent, as Ctrl-C or Jupyter's stop button do."""
-
-    def __init__(self, steps):
-        self.steps = steps
-
-    def update(self, global_step, episodes, elapsed_seconds):
-        if global_step >= self.steps:
-            raise KeyboardInterrupt
 
 
 def test_an_interrupt_returns_the_partial_result_and_ends_the_actors(cluster, tmp_path):

@@ -14,7 +14,7 @@ import torch
 
 from a3c_course import ConfigError, NonFiniteLossError, WorkerError, train
 from a3c_course.live.monitors import Monitor
-from conftest import PYTHON, REPO, wait_until_gone, worker_pids, worker_processes
+from conftest import PYTHON, REPO, InterruptAfter, wait_until_gone, worker_pids, worker_processes
 
 FAST = dict(live="none", start_method="fork")
 
@@ -102,17 +102,6 @@ def test_time_limit_stops_the_run(no_leftover_workers):
     assert result.stop_reason == "time_limit"
     assert time.monotonic() - start < 10
     assert result.total_steps > 0
-
-
-class InterruptAfter(Monitor):
-    """Raises KeyboardInterrupt in the parent, as Ctrl-C or Jupyter's stop button do."""
-
-    def __init__(self, steps):
-        self.steps = steps
-
-    def update(self, global_step, episodes, elapsed_seconds):
-        if global_step >= self.steps:
-            raise KeyboardInterrupt
 
 
 def test_an_interrupt_returns_the_partial_result_and_stops_every_worker():
