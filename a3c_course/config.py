@@ -185,6 +185,16 @@ FAMILY_DEFAULTS: dict[str, dict] = {
 #: lose to yours (the settings report names the condition as their source).
 CONDITIONAL_DEFAULTS: dict[tuple, dict] = {
     ("atari", "envs_per_worker", 1): dict(lr=1e-4),  # the reference run's, for 20-step updates
+    # Vector observations (CartPole's layer, family None) with several games per worker:
+    # an update learns from K x 5 steps, and RMSProp's step does not grow with the batch.
+    # A3C with 2 workers to a mean of 475 on CartPole: 8 games at lr 7e-4 are not
+    # measured, 4 games at 7e-4 took 164k-210k steps (3 seeds) against 66k-123k for
+    # one game; 8 games at 3e-3 took 55k-92k (median 80k, seeds 0-7), at 2e-3 95k-110k,
+    # at 4e-3 101k-264k; 4 games at 2e-3 76k-157k (median 95k, seeds 0-5). With the
+    # batched forward pass and one backward pass for K games, 8 games step about 3 times
+    # as fast (benchmarks/run_suite.py's first table).
+    (None, "envs_per_worker", 4): dict(lr=2e-3),
+    (None, "envs_per_worker", 8): dict(lr=3e-3),
 }
 
 
@@ -238,7 +248,8 @@ def resolve_hyperparameters(family: str | None, algo: str | None,
         if condition_family == family and values.get(name, fields[name].default) == value:
             layer = {key: v for key, v in layer.items() if key not in overrides}
             values.update(layer)
-            sources.update(dict.fromkeys(layer, f"family {family} with {name}={value}"))
+            where = f"family {family}" if family else "default"
+            sources.update(dict.fromkeys(layer, f"{where} with {name}={value}"))
     hp = Hyperparameters(**values)
     validate_hyperparameters(hp)
     return hp, sources
