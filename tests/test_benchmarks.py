@@ -70,3 +70,17 @@ def test_a_claim_met_early_reports_the_step_at_which_its_mean_first_reached_the_
                for i in range(19, index))
     table = seed_claims.table([easy], [0, 1], {("easy", 0): reached, ("easy", 1): None})
     assert f"| easy | 15 (20) | 50,000 | 1 of 2 | {step:,} | 50,000 (missed) |" in table
+
+
+def test_a_recording_with_an_evaluation_writes_the_final_networks_scores_beside_the_curves(
+        tmp_path, no_leftover_workers):
+    out = tmp_path / "pw.csv"
+    done = subprocess.run([sys.executable, "seed_curves.py", "parallel_workers", "--quick",
+                           "--seeds", "0", "--csv", str(out)],
+                          cwd=BENCHMARKS, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = (tmp_path / "pw_seasons.csv").read_text().splitlines()
+    assert scores[0] == "variant,seed,summer,winter"
+    assert [line.split(",")[:2] for line in scores[1:]] == [["1 worker", "0"], ["4 workers", "0"]]
+    assert all(0.0 <= float(v) <= 1.0 for line in scores[1:] for v in line.split(",")[2:])
+    assert "| variant | seed | summer | winter |" in done.stdout
