@@ -136,11 +136,6 @@ PAPER_DEPARTURES: dict[str, tuple[str, str, str]] = {
                         "softplus gives the variance sigma^2",
                         "the log-density and the entropy are written in sigma, as the "
                         "notebook derives them; the README's MuJoCo runs used it"),
-    "entropy_beta": ("0.01; 1e-4 for continuous control as the paper's; 0 for a "
-                     "feed-forward agent on MiniGrid",
-                     "0.01 (1e-4 for continuous control)",
-                     "MiniGrid's rewards (at most 1, at the goal) make advantages so small "
-                     "that 0.01 held the policy uniform on MiniGrid-Empty-8x8"),
     "optimizer (Atari)": ("shared Adam", "shared RMSProp",
                           "the paper's RMSProp on uncentred frames switched the first layer "
                           "off in early runs; Adam with shared moments learned Pong"),
@@ -190,14 +185,6 @@ FAMILY_DEFAULTS: dict[str, dict] = {
 #: lose to yours (the settings report names the condition as their source).
 CONDITIONAL_DEFAULTS: dict[tuple, dict] = {
     ("atari", "envs_per_worker", 1): dict(lr=1e-4),  # the reference run's, for 20-step updates
-    # A feed-forward agent on a MiniGrid task other than the course's mazes: rewards are
-    # at most 1 and only at the goal, so once the value has learned that most states are
-    # worth about 0, the advantages are tiny (an RMS of about 0.002 per step on
-    # MiniGrid-Empty-8x8-v0) and the entropy bonus outweighs them: with the default 0.01
-    # (and with 0.001) the policy stayed uniform, a mean return of 0.14 after 100k steps;
-    # with 1e-4 it reached 0.87, with 0 0.96 (benchmarks/generalization.py). The recurrent
-    # agent keeps 0.01, with which the memory mazes were measured (README, "Memory and mazes").
-    ("minigrid", "recurrent", False): dict(entropy_beta=0.0),
 }
 
 

@@ -38,18 +38,6 @@ def test_atari_learns_from_8_games_per_worker_at_5e_4_and_from_one_at_the_refere
     assert cartpole.values["lr"] == 7e-4, "the condition belongs to the Atari family only"
 
 
-def test_a_feed_forward_agent_on_minigrid_has_no_entropy_bonus_and_a_recurrent_one_keeps_it():
-    feed_forward = plan("a3c", "MiniGrid-Empty-8x8-v0").settings
-    assert feed_forward.values["entropy_beta"] == 0.0
-    assert feed_forward.sources["entropy_beta"] == "family minigrid with recurrent=False"
-    recurrent = plan("a3c", "MiniGrid-Empty-8x8-v0", recurrent=True).settings
-    assert recurrent.values["entropy_beta"] == 0.01 and recurrent.sources["entropy_beta"] == "default"
-    yours = plan("a3c", "MiniGrid-Empty-8x8-v0", entropy_beta=0.01).settings
-    assert yours.values["entropy_beta"] == 0.01 and yours.sources["entropy_beta"] == "yours"
-    cartpole = plan("a3c", "CartPole-v1").settings
-    assert cartpole.values["entropy_beta"] == 0.01, "the condition belongs to MiniGrid only"
-
-
 def test_the_algorithm_layer_shows_where_no_family_overrides_it():
     report = plan("q", n_workers=3)
     assert report.settings.sources["target_update_interval"] == "algorithm q"
