@@ -1,6 +1,7 @@
 """Untuned A3C off the course's path, beside Stable-Baselines3's A2C with its defaults.
 
     python benchmarks/generalization.py [--seeds 3] [--env Acrobot-v1 ...] [--out FILE]
+        [--set entropy_beta=0 ...]     # a setting for our A3C, to probe a failure
     python benchmarks/generalization.py --quick       # a few thousand steps: does it run?
 
 The course tunes its defaults on CartPole, Pong, InvertedPendulum and its mazes. A
@@ -107,10 +108,10 @@ def random_mean_return(env_id: str, episodes: int, seed: int = 0) -> float:
 
 # --------------------------------------------------------------------------- the two methods
 
-def ours(task: Task, seed: int, steps: int, folder: Path) -> dict:
-    """Our A3C through the CLI, defaults untouched; its last episodes' mean return."""
+def ours(task: Task, seed: int, steps: int, folder: Path, settings=()) -> dict:
+    """Our A3C through the CLI (defaults untouched unless ``settings``); its last episodes."""
     out = folder / f"a3c-{task.env_id}-{seed}"
-    summary = train_with_cli(task.env_id, WORKERS, seed, steps, None, out)
+    summary = train_with_cli(task.env_id, WORKERS, seed, steps, None, out, settings)
     with open(out / "episodes.csv", newline="") as f:
         returns = [float(row["episode_return"]) for row in csv.DictReader(f)]
     return {"final": _tail_mean(returns), "episodes": len(returns),
@@ -199,6 +200,9 @@ def main():
                         help=f"{QUICK_STEPS:,} steps, one seed, Acrobot only unless --env")
     parser.add_argument("--out", help="also write the Markdown table here")
     parser.add_argument("--keep", metavar="DIR", help="keep our run folders in DIR")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="a hyperparameter of our A3C (repeatable); the table says so")
     args = parser.parse_args()
     chosen = args.env or (["Acrobot-v1"] if args.quick else [t.env_id for t in TASKS])
     seeds = 1 if args.quick else args.seeds
@@ -211,14 +215,15 @@ def main():
             finals = {"ours": [], "sb3": []}
             for seed in range(seeds):
                 for method in ("ours", "sb3"):
-                    r = (ours(task, seed, steps, folder) if method == "ours"
+                    r = (ours(task, seed, steps, folder, args.settings) if method == "ours"
                          else sb3(task, seed, steps))
                     finals[method].append(r["final"])
                     print(f"{task.env_id} seed {seed} {method}: final mean {r['final']} over "
                           f"{r['episodes']} episodes, {r['seconds']:.0f} s",
                           file=sys.stderr, flush=True)
             rows.append(row(task, steps, random_return, finals))
-    text = (f"Untuned A3C and SB3's A2C, {seeds} seed(s) each, final mean = mean return of "
+    ours_is = f"A3C with {' '.join(args.settings)}" if args.settings else "Untuned A3C"
+    text = (f"{ours_is} and SB3's A2C, {seeds} seed(s) each, final mean = mean return of "
             f"the last {LAST_EPISODES} episodes, median [lowest, highest] over seeds "
             f"({time.strftime('%Y-%m-%d')}, {machine()})\n\n"
             + markdown_table(HEADER, rows))
