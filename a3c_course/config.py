@@ -11,10 +11,10 @@ import dataclasses
 import difflib
 import math
 import numbers
-import textwrap
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
+from .settings_report import SOURCE_ORDER, SettingsReport  # noqa: F401  (part of this module's API)
 
 #: The four methods, by the name ``train(algo=...)`` and ``--algo`` take (their code is in
 #: :data:`a3c_course.paper.algorithms.ALGORITHMS`).
@@ -185,6 +185,12 @@ FAMILY_DEFAULTS: dict[str, dict] = {
 #: lose to yours (the settings report names the condition as their source).
 CONDITIONAL_DEFAULTS: dict[tuple, dict] = {
     ("atari", "envs_per_worker", 1): dict(lr=1e-4),  # the reference run's, for 20-step updates
+    # Vector observations (family None), K games: an update learns from K x 5 steps and
+    # RMSProp's step does not grow with the batch. A3C, 2 workers, CartPole to 475: K=4 at
+    # 7e-4 took 164k-210k steps, at 2e-3 76k-157k; K=8 at 3e-3 55k-92k (seeds 0-7), at
+    # 2e-3 95k-110k, at 4e-3 101k-264k; K=1 at 7e-4 66k-123k (README, "Performance").
+    (None, "envs_per_worker", 4): dict(lr=2e-3),
+    (None, "envs_per_worker", 8): dict(lr=3e-3),
 }
 
 
@@ -238,79 +244,11 @@ def resolve_hyperparameters(family: str | None, algo: str | None,
         if condition_family == family and values.get(name, fields[name].default) == value:
             layer = {key: v for key, v in layer.items() if key not in overrides}
             values.update(layer)
-            sources.update(dict.fromkeys(layer, f"family {family} with {name}={value}"))
+            where = f"family {family}" if family else "default"
+            sources.update(dict.fromkeys(layer, f"{where} with {name}={value}"))
     hp = Hyperparameters(**values)
     validate_hyperparameters(hp)
     return hp, sources
-
-
-#: The layers settings come from, the highest first (see :class:`SettingsReport`).
-SOURCE_ORDER = ("yours", "profile", "family", "algorithm", "default")
-
-
-@dataclass
-class SettingsReport:
-    """What a run uses, and where each setting came from.
-
-    The effective settings come from layers, highest first: yours (arguments of
-    ``train()``, ``--set``), the profile (``budget(...)``), the environment family's
-    defaults, the algorithm's defaults, and the defaults of :class:`Hyperparameters`
-    and ``train()``. Printed at the start of every run (``str(report)``) and kept in
-    summary.json (``report.to_dict()``).
-    """
-
-    title: str
-    values: dict
-    """name -> value, run settings (workers, budget) first, then every hyperparameter."""
-    sources: dict
-    """name -> the layer it came from."""
-
-    def grouped(self) -> list:
-        """``[(source, [(name, value), ...]), ...]``, the highest layer first."""
-        def rank(source):
-            return next(i for i, prefix in enumerate(SOURCE_ORDER) if source.startswith(prefix))
-        groups = {}
-        for name, value in self.values.items():
-            groups.setdefault(self.sources[name], []).append((name, value))
-        return sorted(groups.items(), key=lambda item: rank(item[0]))
-
-    def __str__(self) -> str:
-        lines = [f"{self.title}: settings, by where they came from"]
-        for source, items in self.grouped():
-            text = f"{source}: " + ", ".join(f"{n}={_show(v)}" for n, v in items)
-            lines += textwrap.wrap(text, width=100, initial_indent="  ",
-                                   subsequent_indent="      ", break_on_hyphens=False)
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        return {name: {"value": _plain(value), "source": self.sources[name]}
-                for name, value in self.values.items()}
-
-
-def _show(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(_show(v) for v in value) + ")"
-    return str(value)
-
-
-def _plain(value):
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, dict):
-        return {key: _plain(v) for key, v in value.items()}
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return repr(value)
 
 
 #: Names other libraries use for the same settings, to point users to ours.

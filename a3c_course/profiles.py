@@ -41,8 +41,10 @@ BUDGETS: dict[str, dict[str, dict]] = {
         "class": dict(max_steps=100_000, time_limit=400),
         "test": dict(max_steps=1_000, time_limit=30),
     },
-    "seasons_one_worker": {  # 04: one worker on TwoSeasons-v0, learning one season at a time
-        "class": dict(max_steps=30_000, time_limit=300),
+    # 06: one-step Q on TwoSeasons-v0 with 1 and with 4 workers, the same steps (two runs):
+    # a season lasts about 10,000 steps, so one worker lives through about four of them.
+    "parallel_seasons": {
+        "class": dict(max_steps=40_000, time_limit=300),
         "test": dict(max_steps=1_000, time_limit=30),
     },
     "entropy_corridor": {  # 05: one run of the entropy experiment (six per notebook)

@@ -11,10 +11,14 @@ seeds, shaded from the lowest to the highest (``a3c_course.runs.recorded``).
 
 Experiments (``--csv`` defaults to the notebook's file):
 
-- ``parallel_workers`` (notebook 4): what the parallel actor-learners buy. A3C on
-  ``a3c_course/TwoSeasons-v0``, whose rule flips every 1,000 steps of each worker's
-  own environment, with 1, 4 and 16 workers, the same number of steps (and so of
-  updates). The curve is the mean return of the last 100 episodes, one season.
+- ``parallel_workers`` (notebook 6): what the parallel actor-learners buy, the paper's
+  claim that they stand in for a replay memory. One-step Q-learning without replay on
+  ``a3c_course/TwoSeasons-v0``, whose rule flips with a season that lasts about 10,000
+  steps of each worker's own environment, with 1 and 4 workers, the same number of
+  steps (and so of updates), every worker exploring with a final epsilon of 0.1, at
+  lr 3e-3. The curve is the mean return of the last 50 episodes (10 is every action
+  right). ``seasons_table`` adds what the final network knows: its greedy right
+  actions in summer and in winter.
 - ``sarsa_vs_q`` (notebook 2): one-step Sarsa against one-step Q-learning on CartPole,
   4 workers that all explore with a final epsilon of 0.3.
 - ``speedup`` (notebook 6): A3C on CartPole with 1, 2 and 4 workers until the mean of
@@ -30,6 +34,8 @@ their range. ``--quick`` runs a tiny budget (a check that the script works).
 """
 
 import argparse
+import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -38,7 +44,7 @@ import numpy as np
 from common import machine, markdown_table
 
 from a3c_course import train
-from a3c_course.envs.course_envs import TWO_SEASONS
+from a3c_course.envs.course_envs import TWO_SEASONS, seasons_known
 from a3c_course.runs.recorded import SeedCurves, curve_at, write_seed_curves
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,9 +54,12 @@ DATA = REPO / "notebooks" / "data"
 #: episodes each point averages, and the variants: label -> keyword arguments of train().
 EXPERIMENTS = {
     "parallel_workers": dict(
-        csv=DATA / "parallel_workers.csv", max_steps=100_000, every=1_000, window=100,
-        variants={f"{n} worker{'s' * (n > 1)}": dict(algo="a3c", env_id=TWO_SEASONS, n_workers=n)
-                  for n in (1, 4, 16)}),
+        csv=DATA / "parallel_workers.csv", max_steps=100_000, every=1_000, window=50,
+        variants={f"{n} worker{'s' * (n > 1)}": dict(
+            algo="q", env_id=TWO_SEASONS, n_workers=n, lr=3e-3,
+            final_epsilons=(0.1,), final_epsilon_probs=(1.0,))
+            for n in (1, 4)},
+        evaluate="seasons_known", evaluation_csv=DATA / "parallel_workers_seasons.csv"),
     "sarsa_vs_q": dict(
         csv=DATA / "sarsa_vs_q.csv", max_steps=100_000, every=2_000, window=20,
         variants={name: dict(algo=algo, env_id="CartPole-v1", n_workers=4,
@@ -76,7 +85,12 @@ EXPERIMENTS = {
 }
 
 
-def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stderr):
+#: name -> a function of the finished run: the scores of its final network.
+EVALUATIONS = {"seasons_known": lambda result: seasons_known(result.model)}
+
+
+def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stderr,
+           evaluations=None):
     """Train the variants of experiment ``name`` on every seed; {label: SeedCurves}.
 
     The runs go seed by seed, each seed's variants one after the other, so that a
@@ -84,6 +98,9 @@ def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stder
     alike (it matters for the curves against the clock). With ``cache`` (a folder),
     each run's curve is kept there as it finishes, and a run already kept is not
     trained again: an interrupted recording resumes where it was.
+
+    An experiment with ``evaluate`` also scores each final network; ``evaluations``
+    (a dict) receives ``{(label, seed): {name: value}}``, kept in the cache too.
     """
     experiment = EXPERIMENTS[name]
     max_steps = max_steps or experiment["max_steps"]
@@ -99,19 +116,28 @@ def record(name, seeds, max_steps=None, variants=None, cache=None, log=sys.stder
     for seed in seeds:
         for label, settings in chosen.items():
             kept = Path(cache) / name / f"{label.replace(' ', '_')}_{max_steps}_{seed}.npy" if cache else None
+            scored = kept.with_suffix(".json") if kept is not None else None
             if kept is not None and kept.exists():
                 rows[label].append(np.load(kept))
+                if evaluations is not None and scored.exists():
+                    evaluations[label, seed] = json.loads(scored.read_text())
                 continue
             start = time.perf_counter()
             settings = {**experiment.get("common", {}), **settings}
             result = train(seed=seed, max_steps=max_steps, live="none", **settings)
             rows[label].append(curve_at(result, points, experiment["window"], x=x))
+            scores = EVALUATIONS[experiment["evaluate"]](result) if "evaluate" in experiment else None
+            if evaluations is not None and scores is not None:
+                evaluations[label, seed] = scores
             if kept is not None:
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 np.save(kept, rows[label][-1])
+                if scores is not None:
+                    scored.write_text(json.dumps(scores))
             print(f"{label}, seed {seed}: {result.total_steps:,} steps in "
                   f"{time.perf_counter() - start:.0f} s ({result.steps_per_second:,.0f} steps/s), "
-                  f"final mean {rows[label][-1][-1]:.2f}, stopped on {result.stop_reason}",
+                  f"final mean {rows[label][-1][-1]:.2f}, stopped on {result.stop_reason}"
+                  + (f", {scores}" if scores else ""),
                   file=log, flush=True)
     return {label: SeedCurves(label, list(seeds), points, np.array(rows[label]), x) for label in chosen}
 
@@ -138,6 +164,23 @@ def table(curves, score=None) -> str:
     return markdown_table(headers, rows)
 
 
+def write_evaluations(path, evaluations):
+    """``variant,seed,<name>,...``: one row per run, the scores of its final network."""
+    names = sorted(next(iter(evaluations.values())))
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["variant", "seed", *names])
+        for (label, seed), scores in evaluations.items():
+            writer.writerow([label, seed, *(f"{scores[n]:.4f}" for n in names)])
+
+
+def evaluation_table(evaluations) -> str:
+    names = sorted(next(iter(evaluations.values())))
+    rows = [[label, seed, *(f"{scores[n]:.3f}" for n in names)]
+            for (label, seed), scores in evaluations.items()]
+    return markdown_table(["variant", "seed", *names], rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
@@ -151,15 +194,24 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a tiny budget, to check the script")
     args = parser.parse_args()
     steps = 2_000 if args.quick else args.steps
-    curves = record(args.experiment, args.seeds, steps, args.variants, args.cache)
+    evaluations = {}
+    curves = record(args.experiment, args.seeds, steps, args.variants, args.cache,
+                    evaluations=evaluations)
     path = args.csv or (None if args.quick else EXPERIMENTS[args.experiment]["csv"])
+    experiment = EXPERIMENTS[args.experiment]
     if path:
         write_seed_curves(path, curves)
         print(f"wrote {path}", file=sys.stderr)
-    experiment = EXPERIMENTS[args.experiment]
+        if evaluations:
+            scores_path = (Path(path).with_name(Path(path).stem + "_seasons.csv") if args.csv
+                           else experiment["evaluation_csv"])
+            write_evaluations(scores_path, evaluations)
+            print(f"wrote {scores_path}", file=sys.stderr)
     print(f"{args.experiment}: seeds {args.seeds}, {steps or experiment['max_steps']:,} steps a run, "
           f"mean return of the last {experiment['window']} episodes ({machine()})\n")
     print(table(curves, experiment.get("score")))
+    if evaluations:
+        print("\n" + evaluation_table(evaluations))
 
 
 if __name__ == "__main__":

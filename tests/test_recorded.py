@@ -23,6 +23,7 @@ RECORDED = {
     "sarsa_vs_q.csv": ("one-step Sarsa", "one-step Q-learning"),
     "n_step.csv": ("t_max = 5", "n = 1"),
     "speedup.csv": ("1 worker", "2 workers", "4 workers"),
+    "parallel_workers.csv": ("1 worker", "4 workers"),
     "optimizer_statistics.csv": ("shared statistics, lr 0.0007", "per-worker statistics, lr 0.0007",
                                  "shared statistics, lr 0.003", "per-worker statistics, lr 0.003"),
 }
@@ -91,3 +92,22 @@ def test_the_committed_recordings_hold_several_seeds_of_every_variant(name):
     ax = plot_seed_curves(curves)
     assert len(ax.lines) == len(curves)
 
+
+
+def test_the_recorded_parallel_workers_show_what_notebook_6_says_they_show():
+    """Notebook 6, section 7 and the README quote these: one worker forgets a season,
+    four with the same updates know both (a new recording must tell the same story)."""
+    import csv
+
+    with open(find_recorded("parallel_workers_seasons.csv", folders=[DATA])) as f:
+        rows = list(csv.DictReader(f))
+    worse = {}
+    for row in rows:
+        worse.setdefault(row["variant"], []).append(min(float(row["summer"]), float(row["winter"])))
+    assert sorted(worse) == ["1 worker", "4 workers"] and all(len(v) >= 5 for v in worse.values())
+    assert min(worse["4 workers"]) > 0.8, "four workers know both seasons on every seed"
+    assert sum(w < 0.5 for w in worse["1 worker"]) >= 3, "one worker has forgotten a season on most seeds"
+    curves = read_seed_curves(find_recorded("parallel_workers.csv", folders=[DATA]))
+    after = curves["1 worker"].steps >= 10_000
+    assert (curves["1 worker"].returns[:, after].min(axis=1) < 2.5).all(), "every single worker falls"
+    assert (curves["4 workers"].returns[:, after].min(axis=1) > 5).all(), "no four-worker run falls"

@@ -38,6 +38,21 @@ def test_atari_learns_from_8_games_per_worker_at_5e_4_and_from_one_at_the_refere
     assert cartpole.values["lr"] == 7e-4, "the condition belongs to the Atari family only"
 
 
+def test_several_cartpole_games_per_worker_take_the_learning_rate_measured_for_their_batch():
+    one = plan("a3c", "CartPole-v1").settings
+    assert one.values["envs_per_worker"] == 1 and one.values["lr"] == 7e-4
+    eight = plan("a3c", "CartPole-v1", envs_per_worker=8).settings
+    assert eight.values["lr"] == 3e-3 and eight.sources["lr"] == "default with envs_per_worker=8"
+    assert "default with envs_per_worker=8: lr=0.003" in str(eight)
+    assert str(eight).index("yours:") < str(eight).index("default with envs_per_worker=8")
+    four = plan("a3c", "CartPole-v1", envs_per_worker=4).settings
+    assert four.values["lr"] == 2e-3
+    yours = plan("a3c", "CartPole-v1", envs_per_worker=8, lr=1e-3).settings
+    assert yours.values["lr"] == 1e-3 and yours.sources["lr"] == "yours"
+    pendulum = plan("a3c", "InvertedPendulum-v5", envs_per_worker=8).settings
+    assert pendulum.values["lr"] == 3e-4, "continuous control keeps its family's rate"
+
+
 def test_the_algorithm_layer_shows_where_no_family_overrides_it():
     report = plan("q", n_workers=3)
     assert report.settings.sources["target_update_interval"] == "algorithm q"

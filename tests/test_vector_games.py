@@ -309,3 +309,12 @@ def test_a_students_atari_frame_sends_the_games_to_python_and_says_so():
     assert stepping == PYTHON and "atari_frame" in why
     assert choose_stepping(PONG, {}, 4)[0] == ALE_VECTOR
     assert choose_stepping("CartPole-v1", {}, 4)[0] == PYTHON
+
+
+def test_eight_cartpole_games_per_worker_learn_at_their_default_learning_rate(no_leftover_workers):
+    # a random policy averages about 22; the rate that follows K = 8 (3e-3) took 55k-92k
+    # steps to a mean of 475 on seeds 0-7, so 195 within 150k is met by a working update
+    result = train("a3c", "CartPole-v1", n_workers=2, seed=0, envs_per_worker=8,
+                   max_steps=150_000, stop_at_return=195, live="none")
+    assert result.hyperparameters.lr == 3e-3
+    assert result.solved, f"mean of the last 20 episodes {result.mean_return():.0f} after {result.total_steps:,} steps"

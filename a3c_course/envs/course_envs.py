@@ -77,39 +77,39 @@ class TwoSeasons(gym.Env):
     """A rule that flips with the seasons: where one learner's updates are correlated.
 
     Each step shows two numbers ``x1, x2`` drawn uniformly from [-1, 1] and the season
-    (``-1`` summer, ``+1`` winter); action 1 is right when ``x1 > 0`` in summer and when
+    (``0`` summer, ``1`` winter); action 1 is right when ``x1 > 0`` in summer and when
     ``x1 <= 0`` in winter, action 0 otherwise. A right action pays 1, a wrong one 0
     (``x2`` is a distraction). An episode is ``episode_length`` steps, so its return
     counts the right actions: about half of them by chance.
 
-    The season changes every ``season_episodes`` episodes of *this* environment, and
-    each environment starts at a random point of the cycle (drawn from the seed of its
-    first reset). One learner therefore sees summer for a thousand steps, then winter
-    for a thousand: its updates in a row all come from one season, it learns that
-    season's rule and forgets the other's, and its return drops to chance at every
-    change. Several workers, each at its own point of the cycle, feed the shared
-    network both seasons at once, as a replay memory would: it can learn the whole rule.
+    The season is drawn at random at a seeded reset, and at every later reset it changes
+    with probability ``1 / season_episodes``: seasons last ``season_episodes`` episodes
+    on average (10,000 steps with the defaults), and each environment changes at its own
+    moments. One learner therefore sees summer for thousands of steps in a row, then
+    winter: all its recent updates come from one season. Several workers, each in its
+    own season, feed the shared network both seasons at once, as a replay memory would.
+    The whole rule is an exclusive or of ``x1 > 0`` and the season, which the network
+    can learn only from both seasons.
 
     Observations: ``float32 [3]``, ``(x1, x2, season)``.
     """
 
     metadata = {"render_modes": []}
 
-    def __init__(self, episode_length=10, season_episodes=100, render_mode=None):
+    def __init__(self, episode_length=10, season_episodes=1000, render_mode=None):
         if episode_length < 1 or season_episodes < 1:
             raise ValueError("episode_length and season_episodes must be at least 1")
         self.episode_length = int(episode_length)
         self.season_episodes = int(season_episodes)
         self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
-        self.episodes = None  # episodes started, counted from a random point of the cycle
-        self.winter = False
+        self.winter = None  # drawn at the first reset
         self.steps = 0
         self.x = np.zeros(2)
 
     def _observation(self):
         self.x = self.np_random.uniform(-1.0, 1.0, size=2)
-        return np.array([self.x[0], self.x[1], 1.0 if self.winter else -1.0], dtype=np.float32)
+        return np.array([self.x[0], self.x[1], 1.0 if self.winter else 0.0], dtype=np.float32)
 
     def right_action(self) -> int:
         """The action that pays in the current step."""
@@ -117,12 +117,12 @@ class TwoSeasons(gym.Env):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        if self.episodes is None or seed is not None:
-            # A seeded reset starts the cycle afresh, so that the same seed always shows
+        if self.winter is None or seed is not None:
+            # A seeded reset draws the season afresh, so that the same seed always shows
             # the same season (Gymnasium's determinism check resets twice with one seed).
-            self.episodes = int(self.np_random.integers(2 * self.season_episodes))
-        self.episodes += 1
-        self.winter = bool((self.episodes // self.season_episodes) % 2)
+            self.winter = bool(self.np_random.integers(2))
+        elif self.np_random.random() < 1.0 / self.season_episodes:
+            self.winter = not self.winter
         self.steps = 0
         return self._observation(), {}
 
@@ -130,6 +130,24 @@ class TwoSeasons(gym.Env):
         reward = 1.0 if int(action) == self.right_action() else 0.0
         self.steps += 1
         return self._observation(), reward, self.steps >= self.episode_length, False, {}
+
+
+def seasons_known(model, observations=4_000, seed=0) -> dict:
+    """What a network knows of each season of :class:`TwoSeasons`: ``{"summer": f,
+    "winter": f}``, the fraction of ``observations`` random steps of that season in
+    which its greedy action (the largest of its first output, Q-values or logits) is
+    right. 1.0 is the whole season's rule, 0.5 a coin, 0.0 the other season's rule."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    known = {}
+    for season, winter in (("summer", 0), ("winter", 1)):
+        x = rng.uniform(-1.0, 1.0, size=(observations, 2))
+        obs = np.hstack([x, np.full((observations, 1), float(winter))]).astype(np.float32)
+        with torch.no_grad():
+            greedy = model(torch.from_numpy(obs))[0].argmax(-1).numpy()
+        known[season] = float(np.mean(greedy == ((x[:, 0] > 0).astype(int) ^ winter)))
+    return known
 
 
 class CueRecall(gym.Env):
