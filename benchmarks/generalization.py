@@ -10,10 +10,13 @@ defaults must still learn. This benchmark trains, on environments that install w
 the course and that it never tuned for:
 
 - **our A3C** through the command line (the contract of design.md) with 2 workers and
-  its defaults: no ``--set``, so each environment gets the defaults of its family
+  its defaults: no ``--set`` (unless you give one, to probe a failure; the table's
+  caption names it), so each environment gets the defaults of its family
   (:func:`a3c_course.engine.plan.environment_family`);
 - **SB3's A2C** with *its* defaults, ``A2C("MlpPolicy", env)``: one environment,
-  5-step rollouts, RMSProp at 7e-4, no entropy bonus. MiniGrid gives a dict
+  5-step rollouts, RMSProp at 7e-4, no entropy bonus, on one thread as each of our
+  workers (a 64-64 network gains nothing from more, and two threads on a busy 2-core
+  machine made it ten times slower). MiniGrid gives a dict
   observation SB3's ``MlpPolicy`` cannot take: SB3 gets the same 7x7x3 egocentric view
   our A3C gets (``ImgObsWrapper``), flattened (``FlattenObservation``).
 
@@ -25,8 +28,8 @@ highest), and how many seeds ended above a "learned" threshold stated per enviro
 
 **The budgets** are what a user trying the library on a new environment would give it
 before deciding it does not work: a minute or two per run of ours on a laptop, 100k
-to 200k steps, enough for an actor-critic to learn these small tasks (:data:`TASKS`
-says why for each). SB3's A2C steps one environment at a time and runs at about a
+to 200k steps, about what a tuned actor-critic needs on these small tasks
+(:data:`TASKS` says why for each). SB3's A2C steps one environment at a time and runs at about a
 third of our speed on the same machine, so SB3 takes most of the time: with 3 seeds
 the whole benchmark takes about 35 minutes on a busy 2-core machine.
 
@@ -147,7 +150,7 @@ def sb3(task: Task, seed: int, steps: int) -> dict:
                              if "episode" in info]
             return True
 
-    torch.set_num_threads(1)  # as each of our workers; a 64-64 MLP gains nothing from more
+    torch.set_num_threads(1)  # as each of our workers (see the module's docstring)
     start = time.perf_counter()
     env = make_vec_env(lambda: sb3_env(task.env_id), n_envs=1, seed=seed)
     model = A2C("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
