@@ -50,7 +50,9 @@ def train_with_cli(env_id, workers, seed, max_steps, stop_at_return, out, settin
     """
     command = [sys.executable, "-m", "a3c_course", "train", "--algo", "a3c", "--env", env_id,
                "--workers", str(workers), "--seed", str(seed), "--max-steps", str(max_steps),
-               "--stop-at-return", str(stop_at_return), "--out", str(out), "--quiet"]
+               "--out", str(out), "--quiet"]
+    if stop_at_return is not None:  # None: train for the whole budget
+        command += ["--stop-at-return", str(stop_at_return)]
     for setting in settings:
         command += ["--set", setting]
     start = time.perf_counter()

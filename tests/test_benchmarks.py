@@ -84,3 +84,21 @@ def test_a_recording_with_an_evaluation_writes_the_final_networks_scores_beside_
     assert [line.split(",")[:2] for line in scores[1:]] == [["1 worker", "0"], ["4 workers", "0"]]
     assert all(0.0 <= float(v) <= 1.0 for line in scores[1:] for v in line.split(",")[2:])
     assert "| variant | seed | summer | winter |" in done.stdout
+
+
+def test_the_generalization_benchmark_prints_a_row_per_environment_with_both_methods(
+        tmp_path, no_leftover_workers):
+    out = tmp_path / "generalization.md"
+    done = subprocess.run([sys.executable, "generalization.py", "--quick", "--out", str(out)],
+                          check=False, cwd=BENCHMARKS, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = out.read_text().splitlines()
+    assert lines[2] == ("| environment | steps | learned if mean > | random policy | "
+                        "A3C (ours, 2 workers) | A3C learned | SB3 A2C | A2C learned | SB3 sees |")
+    cells = [cell.strip() for cell in lines[4].strip("|").split("|")]
+    assert cells[:3] == ["Acrobot-v1", "3,000", "-100"]
+    assert float(cells[3].replace(",", "")) < -400  # a random policy rarely swings up
+    # Acrobot's episodes last up to 500 steps: both methods finish some within 3,000 steps,
+    # and neither can have learned in so few.
+    for summary, learned in ((cells[4], cells[5]), (cells[6], cells[7])):
+        assert summary != "-" and learned == "0/1"
