@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import statistics
 import sys
 import tempfile
@@ -183,10 +184,12 @@ def learned(finals, threshold) -> str:
     return f"{sum(f is not None and f > threshold for f in finals)}/{len(finals)}"
 
 
-def row(task, steps, random_return, finals) -> list:
+def row(task, steps, random_return, finals, have_sb3=True) -> list:
+    theirs = ([summarize(finals["sb3"]), learned(finals["sb3"], task.learned_above)]
+              if have_sb3 else ["not installed", "-"])
     return [task.env_id, f"{steps:,}", _num(task.learned_above), _num(random_return),
             summarize(finals["ours"]), learned(finals["ours"], task.learned_above),
-            summarize(finals["sb3"]), learned(finals["sb3"], task.learned_above),
+            *theirs,
             "7x7x3 view, flattened" if is_minigrid(task.env_id) else "the observation"]
 
 
@@ -208,6 +211,10 @@ def main():
                         help="a hyperparameter of our A3C (repeatable); the table says so")
     args = parser.parse_args()
     chosen = args.env or (["Acrobot-v1"] if args.quick else [t.env_id for t in TASKS])
+    have_sb3 = importlib.util.find_spec("stable_baselines3") is not None
+    if not have_sb3:
+        print("SB3 is not installed (pip install -e \".[bench]\"): our A3C alone",
+              file=sys.stderr, flush=True)
     seeds = 1 if args.quick else args.seeds
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,14 +224,14 @@ def main():
             random_return = random_mean_return(task.env_id, 3 if args.quick else 20)
             finals = {"ours": [], "sb3": []}
             for seed in range(seeds):
-                for method in ("ours", "sb3"):
+                for method in ("ours", "sb3") if have_sb3 else ("ours",):
                     r = (ours(task, seed, steps, folder, args.settings) if method == "ours"
                          else sb3(task, seed, steps))
                     finals[method].append(r["final"])
                     print(f"{task.env_id} seed {seed} {method}: final mean {r['final']} over "
                           f"{r['episodes']} episodes, {r['seconds']:.0f} s",
                           file=sys.stderr, flush=True)
-            rows.append(row(task, steps, random_return, finals))
+            rows.append(row(task, steps, random_return, finals, have_sb3))
     ours_is = f"A3C with {' '.join(args.settings)}" if args.settings else "Untuned A3C"
     text = (f"{ours_is} and SB3's A2C, {seeds} seed(s) each, final mean = mean return of "
             f"the last {LAST_EPISODES} episodes, median [lowest, highest] over seeds "
