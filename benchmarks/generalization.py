@@ -41,7 +41,6 @@ reward signal to learn from); Box2D environments (not installed with the course)
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import statistics
 import sys
@@ -52,6 +51,9 @@ from pathlib import Path
 
 import numpy as np
 from common import machine, markdown_table, train_with_cli
+
+from a3c_course import load_run
+from a3c_course.envs.make import is_minigrid, make_env
 
 WORKERS = 2
 LAST_EPISODES = 100
@@ -86,16 +88,10 @@ TASKS = (
 QUICK_STEPS = 3_000
 
 
-def is_minigrid(env_id: str) -> bool:
-    return env_id.startswith("MiniGrid-")
-
-
 # --------------------------------------------------------------------------- the random policy
 
 def random_mean_return(env_id: str, episodes: int, seed: int = 0) -> float:
     """Mean return of uniformly random actions over ``episodes`` episodes."""
-    from a3c_course.envs.make import make_env
-
     env = make_env(env_id, seed=seed)
     returns = []
     for _ in range(episodes):
@@ -116,8 +112,7 @@ def ours(task: Task, seed: int, steps: int, folder: Path, settings=()) -> dict:
     """Our A3C through the CLI (defaults untouched unless ``settings``); its last episodes."""
     out = folder / f"a3c-{task.env_id}-{seed}"
     summary = train_with_cli(task.env_id, WORKERS, seed, steps, None, out, settings)
-    with open(out / "episodes.csv", newline="") as f:
-        returns = [float(row["episode_return"]) for row in csv.DictReader(f)]
+    returns = list(load_run(out).returns)
     return {"final": _tail_mean(returns), "episodes": len(returns),
             "seconds": summary["process_seconds"]}
 

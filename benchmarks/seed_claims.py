@@ -31,17 +31,19 @@ to compare across machines; the seconds depend on the load.
 """
 
 import argparse
-import json
+import dataclasses
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from common import machine, markdown_table, median
 
 from a3c_course import load_run, train
-from a3c_course.live.monitors import Monitor
+from a3c_course.live.monitors import Monitor, recent_mean
+from a3c_course.runs.result import first_solved_index
 from a3c_course.runs.watch import play_episode
-from common import machine, markdown_table, median
 
 
 @dataclass(frozen=True)
@@ -82,59 +84,49 @@ CLAIMS = {claim.name: claim for claim in [
 
 class StopAtGoalOrBudget(Monitor):
     """Stops a run once the mean of the last ``window`` episodes reaches ``goal``, or
-    after ``budget`` global steps, whichever comes first; remembers when the goal was met."""
+    after ``budget`` global steps, whichever comes first (when is read back from the
+    saved run, by :func:`first_reaching`)."""
 
     def __init__(self, claim):
         self.claim = claim
-        self.reached_at = None
 
     def update(self, global_step, episodes, elapsed_seconds):
         window = self.claim.window
-        if self.reached_at is None and len(episodes) >= window:
-            if sum(e.episode_return for e in episodes[-window:]) / window >= self.claim.goal:
-                self.reached_at = (global_step, elapsed_seconds)
-                self.stop_requested = True
-        if global_step >= self.claim.budget:
+        met = len(episodes) >= window and recent_mean(episodes, window) >= self.claim.goal
+        if met or global_step >= self.claim.budget:
             self.stop_requested = True
 
 
-def first_reaching(folder, claim):
+def first_reaching(run, claim):
     """(global step, wall seconds) of the first episode at which the mean of the last
-    ``window`` reached the goal, read back from a run folder; ``None`` if it never did."""
-    run = load_run(folder)
-    if len(run.returns) < claim.window:
+    ``window`` reached the goal; ``None`` if it never did."""
+    index = first_solved_index(run.returns, claim.goal, claim.window)
+    if index is None:
         return None
-    means = np.convolve(run.returns, np.ones(claim.window) / claim.window, mode="valid")
-    hits = np.flatnonzero(means >= claim.goal)
-    if not len(hits):
-        return None
-    index = hits[0] + claim.window - 1
     return int(run.column("global_step")[index]), float(run.column("wall_seconds")[index])
 
 
 VALUE_METHODS = ("q", "sarsa", "nstep-q")
 
 
-def greedy_return(folder, episodes=10):
+def greedy_return(run, episodes=10):
     """The mean return of the run's final network acting greedily (no exploration)."""
-    run = load_run(folder)
     return float(np.mean([play_episode(run, seed=10_000 + i, greedy=True, record=False).total_return
                           for i in range(episodes)]))
 
 
 def run_claim(claim, seed, folder, budget_scale=1.0):
-    """Train one seed of a claim into ``folder`` (reused if it holds a finished run)."""
-    done = Path(folder) / "summary.json"
-    if not done.exists():
+    """Train one seed of a claim into ``folder`` (reused if it holds a finished run);
+    returns the run and :func:`first_reaching` of it."""
+    if not (Path(folder) / "summary.json").exists():
         budget = int(claim.budget * budget_scale)
-        monitor = StopAtGoalOrBudget(Claim(**{**claim.__dict__, "budget": budget}))
+        monitor = StopAtGoalOrBudget(dataclasses.replace(claim, budget=budget))
         result = train(claim.algo, claim.env_id, n_workers=claim.workers, seed=seed,
                        max_steps=int((claim.max_steps or claim.budget) * budget_scale),
                        live=monitor, **claim.options)
         result.save(folder)
-    reached = first_reaching(folder, claim)
-    total = json.loads(done.read_text())
-    return reached, total
+    run = load_run(folder)
+    return run, first_reaching(run, claim)
 
 
 def table(claims, seeds, outcomes, budget_scale=1.0, greedy=None):
@@ -184,20 +176,19 @@ def main():
     claims = [CLAIMS[name] for name in args.claims or CLAIMS]
     scale = 0.01 if args.quick else 1.0
 
-    import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.cache or tmp)
         outcomes, greedy = {}, {}
         for seed in args.seeds:
             for claim in claims:
                 folder = root / f"{claim.name}-seed{seed}"
-                reached, total = run_claim(claim, seed, folder, scale)
+                run, reached = run_claim(claim, seed, folder, scale)
                 outcomes[claim.name, seed] = reached
                 if claim.algo in VALUE_METHODS:
-                    greedy[claim.name, seed] = greedy_return(folder)
+                    greedy[claim.name, seed] = greedy_return(run)
                 print(f"{claim.name} seed {seed}: "
                       f"{'goal at step {:,}'.format(reached[0]) if reached else 'missed'} "
-                      f"({total['total_steps']:,} steps, {total['wall_seconds']:.0f} s)",
+                      f"({run.total_steps:,} steps, {run.wall_seconds:.0f} s)",
                       file=sys.stderr, flush=True)
     text = (f"Measured on {machine()}; `python benchmarks/seed_claims.py "
             f"{' '.join(args.claims)} --seeds {' '.join(map(str, args.seeds))}`\n\n"

@@ -17,8 +17,9 @@ Experiments (``--csv`` defaults to the notebook's file):
   steps of each worker's own environment, with 1 and 4 workers, the same number of
   steps (and so of updates), every worker exploring with a final epsilon of 0.1, at
   lr 3e-3. The curve is the mean return of the last 50 episodes (10 is every action
-  right). ``seasons_table`` adds what the final network knows: its greedy right
-  actions in summer and in winter.
+  right). Each final network is also scored by ``seasons_known`` (its greedy right
+  actions in summer and in winter), written beside the curves to
+  ``parallel_workers_seasons.csv``.
 - ``sarsa_vs_q`` (notebook 2): one-step Sarsa against one-step Q-learning on CartPole,
   4 workers that all explore with a final epsilon of 0.3.
 - ``speedup`` (notebook 6): A3C on CartPole with 1, 2 and 4 workers until the mean of

@@ -61,8 +61,8 @@ def test_a_claim_met_early_reports_the_step_at_which_its_mean_first_reached_the_
 
     # a random CartPole policy averages about 22: a goal of 15 is met within a few episodes
     easy = seed_claims.Claim("easy", "a3c", "CartPole-v1", goal=15, budget=50_000)
-    reached, summary = seed_claims.run_claim(easy, 0, tmp_path / "run")
-    assert reached is not None and summary["total_steps"] < 50_000  # stopped at the goal
+    run, reached = seed_claims.run_claim(easy, 0, tmp_path / "run")
+    assert reached is not None and run.total_steps < 50_000  # stopped at the goal
     step, seconds = reached
     run = seed_claims.load_run(tmp_path / "run")
     index = list(run.column("global_step")).index(step)

@@ -101,7 +101,7 @@ def test_two_seasons_follows_the_gymnasium_api():
 def test_a_seeded_reset_shows_the_same_season_whatever_came_before():
     env = TwoSeasons(episode_length=1, season_episodes=3)
     first = env.reset(seed=5)[0][2]
-    for _ in range(7):  # move on through the cycle
+    for _ in range(7):  # later resets may change the season
         env.reset()
     assert [env.reset(seed=5)[0][2] for _ in range(3)] == [first] * 3
 
