@@ -175,12 +175,17 @@ def test_a_run_keeps_its_diagnostics_in_the_result_the_csv_and_tensorboard(tmp_p
     table = result.diagnostics
     assert len(table) >= 2 and set(table.column("worker")) == {0, 1}
     assert table.names == ["entropy", "policy_loss", "value_loss", "explained_variance",
-                           "grad_norm", "clip_fraction", "lr", "mean_value", "staleness"]
+                           "grad_norm", "clip_fraction", "lr", "mean_value", "staleness",
+                           "reward_scale"]
     assert sum(table.column("updates")) * 5 >= result.total_steps * 0.9, "updates went unreported"
     # Two workers: between a worker's copy and its update, the other applies about one.
     assert result.staleness["updates"] == sum(table.column("updates"))
     assert 0 < result.staleness["mean"] < 5 and result.staleness["max"] >= 1
     assert (table.column("staleness") >= 0).all()
+    # Rewards pass unscaled (1) until 1,000 returns are counted, then CartPole's returns,
+    # spread over several units, scale them down.
+    scale = table.column("reward_scale")
+    assert ((0 < scale) & (scale <= 1)).all() and scale[-1] < 0.5
     entropy = table.column("entropy")
     assert ((0 < entropy) & (entropy <= math.log(2) + 1e-6)).all()
     assert (np.diff(sorted(table.column("lr"))) >= 0).all() and table.column("lr").max() <= 7e-4

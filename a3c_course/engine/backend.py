@@ -46,6 +46,9 @@ class Snapshot:
     """Each worker's process id (``None`` where not known)."""
     staleness_histogram: dict = field(default_factory=dict)
     """``{staleness: updates}`` over every update applied so far."""
+    return_statistics: list | None = None
+    """``scale_rewards``' statistics summed over workers and earlier runs (count, sum,
+    sum of squares of the discounted returns); ``None`` where not kept."""
 
 
 class Backend:

@@ -52,6 +52,7 @@ class DiagnosticsAccumulator:
         self.start_time = start_time
         self.every = every
         self.sent = []
+        self.reward_scale = NAN  # set by the worker when it scales rewards (scale_rewards)
         self.next_send = time.monotonic() + every
         self._reset()
 
@@ -127,6 +128,7 @@ class DiagnosticsAccumulator:
             epsilon=float(self.epsilon) if value_method else NAN,
             staleness=(self.staleness / self.staleness_updates if self.staleness_updates
                        else NAN),
+            reward_scale=self.reward_scale,
         )
 
     def send(self, global_step) -> None:

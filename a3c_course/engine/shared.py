@@ -22,6 +22,7 @@ import torch
 
 from ..paper.models import build_model
 from ..paper.optim import build_optimizer
+from ..paper.return_scale import new_statistics
 from .flat_params import flatten_parameters
 
 
@@ -45,6 +46,10 @@ class SharedState:
     staleness_counts: torch.Tensor | None = None
     """int64 ``[n_workers, STALENESS_BINS]``: worker ``i``'s updates by staleness (the last
     bin holds every staleness from ``STALENESS_BINS - 1`` up)."""
+    return_statistics: torch.Tensor | None = None
+    """float64 ``[n_workers + 1, 3]``: row ``i``, worker ``i``'s discounted returns (count,
+    sum, sum of squares) for ``scale_rewards``; the last, earlier runs' (see
+    :mod:`a3c_course.paper.return_scale`)."""
 
     def updates_applied(self) -> int:
         """Updates applied to the shared model so far, by all workers (0 when not counted)."""
@@ -140,6 +145,10 @@ def build_shared_state(plan) -> SharedState:
     step_counts = torch.zeros(config.n_workers + 1, dtype=torch.int64)
     step_counts[-1] = plan.start_step
     target_syncs = torch.tensor([plan.start_step // hp.target_update_interval])
+    return_statistics = new_statistics(config.n_workers + 1)
+    saved = (plan.checkpoint or {}).get("return_statistics")
+    if saved is not None:
+        return_statistics[-1] = torch.as_tensor(saved, dtype=torch.float64)
     return SharedState(
         model=model, optimizer=optimizer, target_model=target_model,
         step_counts=step_counts.share_memory_(), target_syncs=target_syncs.share_memory_(),
@@ -148,4 +157,5 @@ def build_shared_state(plan) -> SharedState:
         update_counts=torch.zeros(config.n_workers, dtype=torch.int64).share_memory_(),
         staleness_counts=torch.zeros(config.n_workers, STALENESS_BINS,
                                      dtype=torch.int64).share_memory_(),
+        return_statistics=return_statistics.share_memory_(),
     )

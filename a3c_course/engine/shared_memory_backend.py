@@ -104,6 +104,7 @@ class SharedMemoryBackend(Backend):
             step_counts=shared.step_counts.tolist(),
             pids=[process.pid for process in self.processes],
             staleness_histogram=histogram,
+            return_statistics=shared.return_statistics.sum(0).tolist(),
         )
 
     def close(self) -> None:

@@ -368,6 +368,7 @@ class TrainingRun:
             frames_per_step=config.frames_per_step, workers=workers,
             optimizer_state=snapshot.optimizer_state,
             target_model_state=snapshot.target_model_state,
+            return_statistics=snapshot.return_statistics,
             start_method=self.backend.start_method,
             settings=self.plan.settings.to_dict(),
             diagnostics=DiagnosticsTable(self.diagnostics.rows),

@@ -38,15 +38,19 @@ class VectorRolloutCollector:
         hp: the hyperparameters (``reward_clip``, ``life_loss_terminal``).
         next_lstm_state: carries a game's LSTM state from one rollout to the next.
         report_episode: ``report_episode(global_step, score, length)`` per finished game.
+        return_scale: the worker's :class:`~a3c_course.paper.return_scale.ReturnScale`
+            (``scale_rewards``), which keeps a running return per game; ``None``: off.
     """
 
-    def __init__(self, games, method, model, hp, next_lstm_state, report_episode):
+    def __init__(self, games, method, model, hp, next_lstm_state, report_episode,
+                 return_scale=None):
         self.games = games
         self.method = method
         self.model = model
         self.hp = hp
         self.next_lstm_state = next_lstm_state
         self.report_episode = report_episode
+        self.return_scale = return_scale
         k = games.num_games
         self.obs = games.reset()
         self.states = [model.initial_state() for _ in range(k)]
@@ -73,11 +77,13 @@ class VectorRolloutCollector:
                 reward = float(result.rewards[i])
                 segment.observations.append(self.obs[i])
                 segment.actions.append(actions[i])
-                segment.rewards.append(self._learning_reward(reward))
+                segment.rewards.append(self._learning_reward(reward, i))
                 self.scores[i] += reward
                 self.lengths[i] += 1
                 collected += 1
                 if result.terminated[i] or result.truncated[i]:
+                    if self.return_scale is not None:
+                        self.return_scale.episode_ended(i)
                     self.report_episode(step + collected, float(self.scores[i]), int(self.lengths[i]))
                     self.scores[i], self.lengths[i], self.lives[i] = 0.0, 0, None
                     self._finish(segment, i, result.final_obs[i], bool(result.terminated[i]),
@@ -142,9 +148,11 @@ class VectorRolloutCollector:
         if self.states[game] is not None:
             self.states[game] = self.next_lstm_state(self.states[game], episode_ended)
 
-    def _learning_reward(self, reward: float) -> float:
+    def _learning_reward(self, reward: float, game: int) -> float:
         clip = self.hp.reward_clip
-        return reward if clip is None else min(max(reward, -clip), clip)
+        if clip is not None:
+            reward = min(max(reward, -clip), clip)
+        return reward if self.return_scale is None else self.return_scale.scale(reward, game)
 
     def _lost_life(self, game: int, lives) -> bool:
         if not self.hp.life_loss_terminal or lives is None:

@@ -41,6 +41,7 @@ from ..paper import targets
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
+from ..paper.return_scale import ReturnScale
 from ..paper.segments import batch_loss
 from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
@@ -134,6 +135,10 @@ class WorkerLoop:
             self.env = make_games(config.game_stepping, config.env_id, self.games_per_worker,
                                   seed, config.env_kwargs, frames.get("atari_frame"))
         self.action_space = self.env.action_space
+        self.return_scale = None  # scale_rewards: the rewards' divisor, shared by all workers
+        if self.hp.scale_rewards and getattr(shared, "return_statistics", None) is not None:
+            self.return_scale = ReturnScale(self.hp.gamma, self.games_per_worker,
+                                            shared.return_statistics, worker)
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.method = algorithm_class(config.algo, self.discrete)(
             self.hp, functions, np.random.default_rng(seed), final_epsilon
@@ -162,6 +167,8 @@ class WorkerLoop:
 
     def close(self):
         self.diagnostics.send(global_step(self.shared.step_counts))  # the last updates' row
+        if self.return_scale is not None:
+            self.return_scale.refresh()  # the last rollout's returns, for the checkpoint
         self.env.close()
 
     def run(self):
@@ -173,7 +180,7 @@ class WorkerLoop:
         else:
             self.collector = VectorRolloutCollector(self.env, self.method, self.local_model,
                                                     self.hp, self.next_lstm_state,
-                                                    self._report_episode)
+                                                    self._report_episode, self.return_scale)
         while not self.shared.stop.is_set():
             step = global_step(self.shared.step_counts)
             if step >= self.config.max_steps or not self._parent_alive():
@@ -191,6 +198,8 @@ class WorkerLoop:
         """One iteration of the paper's loop: sync, act, learn, update the shared model."""
         self._sync_local_model()
         self.method.set_global_step(step)
+        if self.return_scale is not None:  # once per update: the other workers' returns too
+            self.diagnostics.reward_scale = self.return_scale.refresh()
         if self.games_per_worker == 1:
             rollout = self._collect_rollout(step)
             loss = self.method.loss(self.local_model, self.shared.target_model, rollout)
@@ -290,6 +299,8 @@ class WorkerLoop:
             rollout.actions.append(action)
             rollout.rewards.append(self._learning_reward(reward))
             if terminated or truncated:
+                if self.return_scale is not None:
+                    self.return_scale.episode_ended()
                 episode = info["episode"]
                 self._report_episode(step + len(rollout), float(episode["r"]), int(episode["l"]))
                 self._finish(rollout, next_obs,
@@ -330,7 +341,9 @@ class WorkerLoop:
     def _learning_reward(self, reward) -> float:
         reward = float(reward)
         clip = self.hp.reward_clip
-        return reward if clip is None else min(max(reward, -clip), clip)
+        if clip is not None:
+            reward = min(max(reward, -clip), clip)
+        return reward if self.return_scale is None else self.return_scale.scale(reward)
 
     def _lost_life(self, info) -> bool:
         if not self.hp.life_loss_terminal or "lives" not in info:

@@ -24,7 +24,10 @@ row covers, per step of the rollouts where it is a sum:
   actions taken, and ``epsilon``: the worker's exploration rate (value methods);
 - ``staleness``: how many updates other workers applied between this worker's copy of
   the weights and its own update, a mean over the row's updates (about ``n_workers - 1``
-  when the workers take turns; see :mod:`a3c_course.runs.staleness`).
+  when the workers take turns; see :mod:`a3c_course.runs.staleness`);
+- ``reward_scale``: with ``scale_rewards``, the factor the rewards are multiplied by
+  for learning, 1 / the spread of the discounted return (A3C's values, returns and
+  value loss above are in these scaled units; see :mod:`a3c_course.paper.return_scale`).
 
 A column that does not apply to the method holds NaN in memory and nothing in the CSV.
 """
@@ -60,6 +63,7 @@ class DiagnosticsRow(NamedTuple):
     mean_q: float
     epsilon: float
     staleness: float = math.nan
+    reward_scale: float = math.nan
 
 
 DIAGNOSTIC_COLUMNS = DiagnosticsRow._fields
@@ -79,6 +83,7 @@ LABELS = {
     "mean_q": "mean Q(s, a)",
     "epsilon": "epsilon",
     "staleness": "staleness (updates)",
+    "reward_scale": "reward scale (x rewards)",
 }
 """How the plots and the dashboard name each diagnostic."""
 

@@ -87,6 +87,9 @@ class RunResult:
     """Per worker: ``worker``, ``seed``, ``final_epsilon`` (value methods), ``pid``, ``steps``."""
     optimizer_state: dict | None = None
     target_model_state: dict | None = None
+    return_statistics: list | None = None
+    """``scale_rewards``' statistics (count, sum, sum of squares of the discounted
+    returns), kept in the checkpoint so that a resumed run scales as this one did."""
     start_method: str = ""
     settings: dict | None = None
     """Every setting of the run with the layer it came from: ``{name: {"value", "source"}}``."""
@@ -214,6 +217,7 @@ class RunResult:
             "model_state": self.model.state_dict(),
             "optimizer_state": self.optimizer_state,
             "target_model_state": self.target_model_state,
+            "return_statistics": self.return_statistics,
             "global_step": self.total_steps,
             "hyperparameters": self.hyperparameters.to_dict(),
             "env_kwargs": env_kwargs_to_data(self.env_kwargs)[0],
@@ -371,6 +375,7 @@ def load_run(path) -> RunResult:
         workers=summary.get("worker_info", []),
         optimizer_state=checkpoint.get("optimizer_state"),
         target_model_state=checkpoint.get("target_model_state"),
+        return_statistics=checkpoint.get("return_statistics"),
         start_method=summary.get("start_method", ""),
         settings=summary.get("settings"),
         env_kwargs=saved_env_kwargs(path, checkpoint, summary),

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ...paper.models import build_model
+from ...paper.return_scale import new_statistics
 from ..flat_params import flat_buffer, flatten_parameters
 from ..worker import WorkerLoop, run_worker_loop
 
@@ -111,6 +112,8 @@ class RemoteState:
             self.target_weights = flatten_parameters(self.target_model).numpy()
         self.optimizer = ParameterServerOptimizer(self, self.model.parameters(), hp.lr)
         self.step_counts = torch.zeros(config.n_workers + 1, dtype=torch.int64)
+        # scale_rewards: each actor estimates the returns' spread from its own games.
+        self.return_statistics = new_statistics(config.n_workers + 1)
         self.target_syncs = torch.full((1,), -1, dtype=torch.int64)  # none received yet
         self.stop = StopFlag()
         self.queue = Outbox()
