@@ -198,8 +198,8 @@ class WorkerLoop:
         """One iteration of the paper's loop: sync, act, learn, update the shared model."""
         self._sync_local_model()
         self.method.set_global_step(step)
-        if self.return_scale is not None:  # once per update: the other workers' returns too
-            self.diagnostics.reward_scale = self.return_scale.refresh()
+        if self.return_scale is not None:  # the other workers' returns too, now and then
+            self.diagnostics.reward_scale = self.return_scale.after_update()
         if self.games_per_worker == 1:
             rollout = self._collect_rollout(step)
             loss = self.method.loss(self.local_model, self.shared.target_model, rollout)

@@ -65,6 +65,9 @@ EPSILON = 1e-8
 #: The divisor is at least this times the returns' mean size.
 MEAN_FLOOR = 0.5
 
+#: Updates between two refreshes of a worker's factor (see :meth:`ReturnScale.after_update`).
+REFRESH_EVERY = 8
+
 #: A scaled reward is clipped to this magnitude.
 SCALED_REWARD_CLIP = 10.0
 
@@ -101,8 +104,9 @@ class ReturnScale:
 
     Per step, ``scale(reward, game)`` adds the game's running return to the worker's
     pending sums and returns the scaled reward; :meth:`episode_ended` starts the game's
-    return again from 0; :meth:`refresh`, once per update, adds the pending sums to the
-    worker's row and reads the factor from all the rows.
+    return again from 0; :meth:`refresh` adds the pending sums to the worker's row and
+    reads the factor from all the rows, every :data:`REFRESH_EVERY` updates
+    (:meth:`after_update`) and when the worker stops.
     """
 
     def __init__(self, gamma: float, games: int, statistics: torch.Tensor, row: int):
@@ -112,6 +116,7 @@ class ReturnScale:
         self.row = row
         self.count = self.total = self.total_sq = 0.0  # not yet in the table
         self.factor = 1.0
+        self.updates = 0
 
     def scale(self, reward: float, game: int = 0) -> float:
         g = self.gamma * self.returns[game] + reward
@@ -126,9 +131,21 @@ class ReturnScale:
     def episode_ended(self, game: int = 0) -> None:
         self.returns[game] = 0.0
 
+    def after_update(self) -> float:
+        """Called once per update; refreshes every :data:`REFRESH_EVERY` updates (the factor
+        moves slowly, and a refresh costs tens of microseconds where a CartPole update
+        costs about a millisecond); returns the factor in effect."""
+        self.updates += 1
+        if self.updates % REFRESH_EVERY == 1:
+            return self.refresh()
+        return self.factor
+
     def refresh(self) -> float:
         """Publish this worker's new returns and read the factor in effect; returns it."""
-        self.table[self.row] += (self.count, self.total, self.total_sq)
+        row = self.table[self.row]
+        row[0] += self.count
+        row[1] += self.total
+        row[2] += self.total_sq
         self.count = self.total = self.total_sq = 0.0
         self.factor = scale_from_statistics(self.table.sum(axis=0))
         return self.factor
