@@ -92,8 +92,9 @@ class Hyperparameters:
     final_epsilon_probs: tuple = PAPER_FINAL_EPSILON_PROBS
     scale_rewards: bool = True
     """Divide each reward, for learning, by the spread of the discounted return (its
-    standard deviation, at least half its mean), estimated over all workers as they go: values and advantages are then of order one whatever the
-    reward's units (see :mod:`a3c_course.paper.return_scale`). The log keeps real scores.
+    standard deviation, at least half its mean), estimated over all workers as they go:
+    values and advantages are then of order one whatever the reward's units (see
+    :mod:`a3c_course.paper.return_scale`). The log keeps real scores.
 
     Ours, not the paper's. On for A3C, where it let the untuned defaults learn Acrobot,
     MiniGrid-Empty and InvertedDoublePendulum (``benchmarks/generalization.py``); off
@@ -179,8 +180,8 @@ FAMILY_DEFAULTS: dict[str, dict] = {
     # a mean of +18 in 2.1M agent steps and 22 minutes (README, "Atari"). One game per
     # worker keeps the reference run's 1e-4 (CONDITIONAL_DEFAULTS).
     "atari": dict(optimizer="shared_adam", lr=5e-4, envs_per_worker=8, t_max=20,
-                  reward_clip=1.0, scale_rewards=False, rmsprop_eps=0.01, target_update_interval=10_000,
-                  epsilon_anneal_steps=1_000_000),
+                  reward_clip=1.0, scale_rewards=False, rmsprop_eps=0.01,
+                  target_update_interval=10_000, epsilon_anneal_steps=1_000_000),
     # Gaussian policies (see benchmarks/inverted_pendulum_solve.py): the paper's entropy
     # cost; lr 7e-4 balanced InvertedPendulum and then collapsed, 1e-4 was too slow;
     # 20-step rollouts bootstrap less from a value that must reach ~100 (1 per step).
