@@ -114,9 +114,10 @@ BUDGETS: dict[str, dict[str, dict]] = {
     },
     # 09: one run of the memory maze (two per notebook: feed-forward, then recurrent).
     # The 2M steps set the learning rate's schedule; the time limit ends the
-    # run. The recurrent agent passed 0.8 after about 415k steps with seed 0 and 155k
-    # with seed 1 (benchmarks/minigrid_memory.py), beyond class time on a busy 2-core
-    # machine: the notebook also shows a recorded pair of runs.
+    # run. The recurrent agent passed 0.8 after 51k-109k steps on 5 seeds of 5
+    # (benchmarks/seed_claims.py memory-maze), about a minute on an idle 2-core machine
+    # and maybe beyond class time on a busy one: the notebook also shows a recorded
+    # pair of runs.
     # 10: the same CartPole run on each backend, shared memory and Ray. On Ray each
     # update is a round trip to the parameter server, so the same steps take longer;
     # under test, a worker actor's start (a new process importing torch) takes a few
