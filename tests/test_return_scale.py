@@ -1,8 +1,10 @@
 """scale_rewards: rewards divided by the spread of the discounted return, pooled over workers."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from gymnasium.wrappers import TransformReward
 
 from a3c_course import train
 from a3c_course.config import default_hyperparameters
@@ -140,13 +142,23 @@ def test_returns_that_are_all_alike_keep_the_rewards_proportions():
     assert scale.scale(10.0) == pytest.approx(5 * scale.scale(2.0)) and scale.scale(10.0) < 10
 
 
-def test_the_default_a3c_learns_a_room_whose_rewards_are_smaller_than_its_entropy_bonus(
-        no_leftover_workers):
-    # MiniGrid-Empty-8x8: a reward of at most 1, at the goal only. Learned from as it is,
-    # the advantages (about 0.002 a step) lose to the entropy bonus of 0.01 and the policy
-    # stays uniform: a mean of 0.15-0.18 over 100 episodes after 60,000 steps (seeds 1
-    # and 2). Scaled, 0.92-0.95 on the same seeds.
-    result = train("a3c", "MiniGrid-Empty-8x8-v0", n_workers=2, seed=1, max_steps=60_000,
-                   live="none")
-    assert result.hyperparameters.scale_rewards
-    assert result.mean_return(100) > 0.7
+def cartpole_in_cents(render_mode=None):
+    """CartPole paying 0.01 a step instead of 1 (a module-level factory: the workers fork)."""
+    return TransformReward(gym.make("CartPole-v1", render_mode=render_mode), lambda r: 0.01 * r)
+
+
+def test_the_critic_learns_the_same_values_whatever_the_rewards_units(no_leftover_workers):
+    # CartPole paid in units and in cents. Scaled, the factor follows the units (70 to 96
+    # times larger in cents over six runs here) and the critic's values come out of a
+    # size (the cents run's were 0.30 to 0.46 of the other's: its first 1,000 steps,
+    # before the spread is known, teach it values a hundred times smaller). Learned from
+    # as they are, the values would differ a hundredfold, and a factor that followed the
+    # variance instead of the spread would differ ten-thousandfold.
+    runs = [train("a3c", n_workers=2, seed=0, max_steps=6_000, live="none",
+                  start_method="fork", **where)
+            for where in (dict(env_id="CartPole-v1"), dict(env=cartpole_in_cents))]
+    units, cents = (run.diagnostics for run in runs)
+    factor_ratio = cents.column("reward_scale")[-1] / units.column("reward_scale")[-1]
+    assert 40 < factor_ratio < 250, factor_ratio
+    value_ratio = np.mean(cents.column("mean_value")[-4:]) / np.mean(units.column("mean_value")[-4:])
+    assert 0.1 < value_ratio < 10, value_ratio  # about 0.01 unscaled
