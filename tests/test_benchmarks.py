@@ -64,7 +64,6 @@ def test_a_claim_met_early_reports_the_step_at_which_its_mean_first_reached_the_
     run, reached = seed_claims.run_claim(easy, 0, tmp_path / "run")
     assert reached is not None and run.total_steps < 50_000  # stopped at the goal
     step, seconds = reached
-    run = seed_claims.load_run(tmp_path / "run")
     index = list(run.column("global_step")).index(step)
     assert index >= 19 and run.returns[index - 19:index + 1].mean() >= 15
     assert all(run.returns[i - 19:i + 1].mean() < 15  # the first window that met it, not a later one

@@ -25,6 +25,7 @@ import torch
 
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout
+from ..paper.return_scale import learning_reward
 
 
 class VectorRolloutCollector:
@@ -77,7 +78,8 @@ class VectorRolloutCollector:
                 reward = float(result.rewards[i])
                 segment.observations.append(self.obs[i])
                 segment.actions.append(actions[i])
-                segment.rewards.append(self._learning_reward(reward, i))
+                segment.rewards.append(learning_reward(reward, self.hp.reward_clip,
+                                                       self.return_scale, i))
                 self.scores[i] += reward
                 self.lengths[i] += 1
                 collected += 1
@@ -147,12 +149,6 @@ class VectorRolloutCollector:
     def _carry_state(self, game: int, episode_ended: bool) -> None:
         if self.states[game] is not None:
             self.states[game] = self.next_lstm_state(self.states[game], episode_ended)
-
-    def _learning_reward(self, reward: float, game: int) -> float:
-        clip = self.hp.reward_clip
-        if clip is not None:
-            reward = min(max(reward, -clip), clip)
-        return reward if self.return_scale is None else self.return_scale.scale(reward, game)
 
     def _lost_life(self, game: int, lives) -> bool:
         if not self.hp.life_loss_terminal or lives is None:

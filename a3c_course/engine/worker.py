@@ -41,7 +41,7 @@ from ..paper import targets
 from ..paper.acting import env_action
 from ..paper.algorithms import Rollout, algorithm_class
 from ..paper.models import build_model
-from ..paper.return_scale import ReturnScale
+from ..paper.return_scale import ReturnScale, learning_reward
 from ..paper.segments import batch_loss
 from .diagnostics import DiagnosticsAccumulator
 from .flat_params import flat_buffer, flatten_gradients, flatten_parameters
@@ -136,7 +136,7 @@ class WorkerLoop:
                                   seed, config.env_kwargs, frames.get("atari_frame"))
         self.action_space = self.env.action_space
         self.return_scale = None  # scale_rewards: the rewards' divisor, shared by all workers
-        if self.hp.scale_rewards and getattr(shared, "return_statistics", None) is not None:
+        if self.hp.scale_rewards and shared.return_statistics is not None:
             self.return_scale = ReturnScale(self.hp.gamma, self.games_per_worker,
                                             shared.return_statistics, worker)
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
@@ -297,7 +297,8 @@ class WorkerLoop:
             next_obs = observation_to_array(next_obs)
             rollout.observations.append(obs)
             rollout.actions.append(action)
-            rollout.rewards.append(self._learning_reward(reward))
+            rollout.rewards.append(learning_reward(reward, self.hp.reward_clip,
+                                                   self.return_scale))
             if terminated or truncated:
                 if self.return_scale is not None:
                     self.return_scale.episode_ended()
@@ -337,13 +338,6 @@ class WorkerLoop:
             rollout.next_action = action
             if bootstrap_obs is self.obs:
                 self.pending_action, self.state = action, state
-
-    def _learning_reward(self, reward) -> float:
-        reward = float(reward)
-        clip = self.hp.reward_clip
-        if clip is not None:
-            reward = min(max(reward, -clip), clip)
-        return reward if self.return_scale is None else self.return_scale.scale(reward)
 
     def _lost_life(self, info) -> bool:
         if not self.hp.life_loss_terminal or "lives" not in info:

@@ -75,6 +75,16 @@ SCALED_REWARD_CLIP = 10.0
 STATISTICS_COLUMNS = ("count", "sum", "sum_of_squares")
 
 
+def learning_reward(reward: float, clip: float | None, return_scale=None, game: int = 0) -> float:
+    """A reward as the learner sees it: clipped to ``[-clip, clip]`` (``reward_clip``,
+    Atari), then scaled by the worker's :class:`ReturnScale` (``scale_rewards``), either
+    step skipped when off. The log keeps the real reward."""
+    reward = float(reward)
+    if clip is not None:
+        reward = min(max(reward, -clip), clip)
+    return reward if return_scale is None else return_scale.scale(reward, game)
+
+
 def new_statistics(rows: int) -> torch.Tensor:
     """A table of ``rows`` rows (one per worker, one for a resumed run's), float64."""
     return torch.zeros(rows, len(STATISTICS_COLUMNS), dtype=torch.float64)
