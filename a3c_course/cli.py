@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import json
 import signal
 import sys
@@ -190,9 +191,15 @@ def _grading_course(args) -> int:
 
 
 def _train(args) -> int:
+    _check_train_options(args)
+    from .engine.fork_server import start_fork_server, uses_fork_server
+
+    if args.backend != "ray" and uses_fork_server(args.start_method):
+        # The server imports torch and the worker while this process imports torch
+        # (about a second each): side by side on two cores, not one after the other.
+        start_fork_server()
     from .engine.trainer import train
 
-    _check_train_options(args)
     settings = dict(args.settings)
     if args.recurrent:
         settings["recurrent"] = True
@@ -333,7 +340,11 @@ def main(argv=None) -> int:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        # Everything is written and closed: the interpreter's last garbage collection,
+        # a fifth of a second over torch's objects, would only free memory at exit.
+        gc.freeze()
+        return code
     except A3CCourseError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -161,7 +161,9 @@ def check_worker_process() -> Finding:
     except Exception as err:  # the package checks above say how to install it
         return Finding("problem", "worker processes", f"not checked: torch cannot be "
                        f"imported ({err})", INSTALL)
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    from .engine.fork_server import default_start_method
+
+    method = default_start_method()
     start = time.perf_counter()
     try:
         process = mp.get_context(method).Process(target=_worker_probe, daemon=True)

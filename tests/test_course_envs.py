@@ -126,3 +126,23 @@ def test_seasons_known_scores_each_season_of_a_network_by_its_greedy_actions():
 
     assert seasons_known(Rule(knows_winter=True)) == {"summer": 1.0, "winter": 1.0}
     assert seasons_known(Rule(knows_winter=False)) == {"summer": 1.0, "winter": 0.0}
+
+
+def test_gymnasiums_own_ids_import_neither_minigrid_nor_ale_and_the_others_are_found():
+    """MiniGrid and ale-py are imported (and their ids registered) only for an id that
+    Gymnasium does not know by itself: CartPole's parent and workers skip the imports."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from a3c_course.envs.make import check_env_id\n"
+        "check_env_id('CartPole-v1')\n"
+        "print(sorted(m for m in ('minigrid', 'ale_py') if m in sys.modules))\n"
+        "for env_id in ('MiniGrid-Empty-8x8-v0', 'ALE/Pong-v5', 'a3c_course/CueRecall-v0'):\n"
+        "    check_env_id(env_id)\n"
+        "print(sorted(m for m in ('minigrid', 'ale_py') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "['ale_py', 'minigrid']"], done.stdout

@@ -316,6 +316,35 @@ def test_bad_options_get_one_clear_line_and_exit_code_2(tmp_path, cartpole_run, 
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
 
 
+def test_a_bad_env_id_found_after_the_fork_server_started_leaves_no_process(tmp_path):
+    """The command starts the fork server before it imports torch (to save a second);
+    an id that only the trainer's checks refuse must not leave that server behind
+    once the command has exited."""
+    marker = f"a3c-course-test-{os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, "A3C_COURSE_TEST_MARKER": marker}
+    done = subprocess.run(
+        [PYTHON, "-m", "a3c_course", "train", "--env", "ALE/Pongg-v5", "--max-steps", "100",
+         "--out", str(tmp_path / "run")],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "Did you mean 'ALE/Pong-v5'" in errors[0]  # Atari's ids registered on demand
+    assert not wait_until_gone(_fork_servers_marked(marker)), "a fork server outlived the command"
+
+
+def _fork_servers_marked(marker):
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if "multiprocessing.forkserver" in " ".join(process.info["cmdline"] or ()) \
+                    and process.environ().get("A3C_COURSE_TEST_MARKER") == marker:
+                found.append(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    return found
+
+
 def test_out_onto_an_existing_run_needs_resume_or_overwrite(tmp_path, cartpole_run, capsys,
                                                             no_leftover_workers):
     folder = copy_run(cartpole_run, tmp_path / "run")

@@ -27,16 +27,14 @@ from contextlib import contextmanager
 import torch.multiprocessing as torch_mp
 
 from ..errors import ConfigError
-
-#: What the fork server imports once, so that each worker forked from it starts quickly.
-WORKER_MODULE = "a3c_course.engine.worker"
+from .fork_server import WORKER_MODULE, default_start_method
 
 
 def start_context(start_method):
     """The multiprocessing context for ``start_method`` (None: the platform's safe default)."""
     methods = multiprocessing.get_all_start_methods()
     if start_method is None:
-        start_method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+        start_method = default_start_method()
     if start_method not in methods:
         raise ConfigError(f"start_method {start_method!r} is not available here; "
                           f"choose one of {', '.join(methods)}")

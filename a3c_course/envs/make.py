@@ -32,7 +32,12 @@ _extra_registered = False
 
 
 def _register_extra_envs() -> None:
-    """Register the Atari, MiniGrid and course ids with Gymnasium (once per process)."""
+    """Register the Atari, MiniGrid and course ids with Gymnasium (once per process).
+
+    Importing MiniGrid and ale-py takes a tenth of a second or more, in the parent and
+    again in every worker, so :func:`check_env_id` calls this only for an id that
+    Gymnasium does not know by itself.
+    """
     global _extra_registered
     if _extra_registered:
         return
@@ -75,12 +80,14 @@ def check_env_id(env_id: str) -> None:
     """
     if not isinstance(env_id, str) or not env_id:
         raise ConfigError(f"env_id must be a Gymnasium id such as 'CartPole-v1', not {env_id!r}")
-    _register_extra_envs()
     plain_id = env_id
     if ":" in env_id:
         from .user_envs import import_module_of
 
         plain_id = import_module_of(env_id)
+    if plain_id in gym.registry:  # Gymnasium's own (CartPole-v1), or registered already
+        return
+    _register_extra_envs()
     if plain_id in gym.registry:
         return
     if plain_id.startswith(f"{USER_NAMESPACE}/"):
