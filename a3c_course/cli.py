@@ -341,9 +341,12 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         code = args.handler(args)
-        # Everything is written and closed: the interpreter's last garbage collection,
-        # a fifth of a second over torch's objects, would only free memory at exit.
-        gc.freeze()
+        if argv is None:
+            # Run as the command (argv from sys.argv), whose process ends next, with
+            # everything written and closed: the interpreter's last garbage collection,
+            # a fifth of a second over torch's objects, would only free memory at exit.
+            # A caller that passes argv (a test, a script) keeps its collector as it was.
+            gc.freeze()
         return code
     except A3CCourseError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -3,6 +3,7 @@ interrupt during start-up, a folder that cannot be written, a student's function
 the wrong shape or that never returns, too many workers. Each test is bounded in time
 and leaves no process, mount or semaphore behind, also when it fails."""
 
+import gc
 import io
 import os
 import shutil
@@ -354,8 +355,11 @@ def test_out_onto_an_existing_run_needs_resume_or_overwrite(tmp_path, cartpole_r
     assert run_main(["train", *common]) == 2
     one_clear_line(capsys, "--resume", "--overwrite")
     assert load_run(folder).total_steps == steps  # untouched
+    frozen = gc.get_freeze_count()
     assert run_main(["train", *common, "--overwrite"]) == 0
     assert load_run(folder).total_steps < steps
+    # Only the command itself skips the last garbage collection: a caller's is kept.
+    assert gc.get_freeze_count() == frozen
 
 
 # -- 12: an interrupt during start-up, in a real kernel --------------------------------
