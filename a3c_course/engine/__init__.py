@@ -9,6 +9,8 @@
   (Ray actors and a parameter server, on one machine or a cluster) answer it;
 - :mod:`~a3c_course.engine.processes`: starting worker processes safely (start
   methods, interrupts, the user's main module);
+- :mod:`~a3c_course.engine.fork_server`: the process Linux's workers are forked from,
+  and starting it before the parent imports torch;
 - :mod:`~a3c_course.engine.worker`: the loop each worker runs;
 - :mod:`~a3c_course.engine.worker_process`: what a worker process sets up around its loop
   (signals, dying with its parent, saying where it is stuck);
