@@ -27,7 +27,7 @@ from contextlib import contextmanager
 import torch.multiprocessing as torch_mp
 
 from ..errors import ConfigError
-from .fork_server import WORKER_MODULE, default_start_method
+from .fork_server import default_start_method
 
 
 def start_context(start_method):
@@ -38,12 +38,9 @@ def start_context(start_method):
     if start_method not in methods:
         raise ConfigError(f"start_method {start_method!r} is not available here; "
                           f"choose one of {', '.join(methods)}")
-    context = torch_mp.get_context(start_method)
-    if start_method == "forkserver":
-        # The fork server imports torch and the worker once; each worker then starts
-        # as a fork of it, quickly, and without the threads of a notebook kernel.
-        context.set_forkserver_preload([WORKER_MODULE])
-    return context
+    # Under forkserver, the backend starts the server (told what to preload) before
+    # the workers: see fork_server.start_fork_server.
+    return torch_mp.get_context(start_method)
 
 
 @contextmanager

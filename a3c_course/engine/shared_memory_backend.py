@@ -10,9 +10,9 @@ send their episodes to the parent on a queue.
 from __future__ import annotations
 
 import copy
-import multiprocessing.forkserver
 
 from .backend import SHARED_MEMORY, Backend, Snapshot
+from .fork_server import start_fork_server
 from .leftovers import NamedSemaphores
 from .processes import drain, main_module_hidden
 from .shared import build_shared_state, global_step
@@ -35,7 +35,7 @@ class SharedMemoryBackend(Backend):
         if self.start_method == "forkserver" and not startup.interrupted:
             # Every input is checked: start the fork server now. It imports torch and the
             # worker (a second or two) while this process builds the shared model.
-            multiprocessing.forkserver.ensure_running()
+            start_fork_server()
         self.shared = build_shared_state(self.plan)
         # Named semaphores (the stop event's, the queue's): recorded until every worker
         # has opened them, so that a killed run's are removed by the next (leftovers).
